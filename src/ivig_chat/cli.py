@@ -1,0 +1,142 @@
+"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .config import Settings, get_settings
+from .errors import IvigChatError
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+_COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _progress_bar(total: int) -> Any:
+    """A tqdm bar on stderr when there is real work to show; None otherwise."""
+    if total < 20:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="embedding", unit="text", file=sys.stderr, leave=False)
+
+
+def _build(settings: Settings, refresh: bool = True) -> Any:
+    """The pipeline, with a progress bar while it embeds new corpus text."""
+    from .corpus import load_corpus
+    from .embeddings import make_embeddings
+    from .index import VectorIndex, make_chroma_client, pending_work
+    from .pipeline import build_pipeline
+
+    embeddings = make_embeddings(settings)
+    bar = None
+    if refresh:
+        corpus = load_corpus(settings.corpus_dir)
+        index = VectorIndex(make_chroma_client(settings), settings.collection, embeddings)
+        bar = _progress_bar(pending_work(corpus, index))
+    try:
+        return build_pipeline(
+            settings,
+            refresh=refresh,
+            embeddings=embeddings,
+            progress=(lambda n, _label: bar.update(n)) if bar else None,
+        )
+    finally:
+        if bar:
+            bar.close()
+
+
+@command("ingest")
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.perf_counter()
+    _, report = _build(settings)
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({**report.__dict__, "seconds": round(elapsed, 2)}))
+    else:
+        state = "up to date" if report.unchanged else "updated"
+        print(
+            f"Index {state}: {report.documents} documents, {report.chunks} chunks, "
+            f"{report.sentences} sentences; embedded {report.embedded}, removed {report.removed} "
+            f"in {elapsed:.1f}s ({settings.chroma_path if settings.chroma_mode == 'embedded' else 'chroma server'})"
+        )
+    return 0
+
+
+@command("search")
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline, _ = _build(settings)
+    article = args.article or settings.default_article
+    hits = pipeline.retriever.search(args.query, article, k=args.k)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        c = hit.chunk
+        ref = pipeline.corpus.ref_of(pipeline.corpus.documents[c.doc_id], article)
+        where = f"{c.doc_id}" + (f" [ref {ref}]" if ref else "") + (f" § {c.section}" if c.section else "")
+        via = f"  (cited by the article as ref {hit.via_ref})" if hit.via_ref else ""
+        print(f"{rank}. {where}{via}")
+        print(f"   score {hit.score:.4f}  dense {hit.dense:.3f}  bm25 {hit.lexical:.2f}  "
+              f"chars {c.start}-{c.end}")
+        body = " ".join(c.text.split())
+        print(textwrap.indent(textwrap.fill(body[:600] + ("…" if len(body) > 600 else ""), 96), "   "))
+        print()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ivig-chat", description="Grounded follow-up answers for medical evidence articles."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="embed the corpus into the index (incremental)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("search", help="show the passages answers would be built from")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
+    p.add_argument("--article", default=None, help="article id (default: the corpus default)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    for extra in _EXTRA_PARSERS:
+        extra(sub)
+    return parser
+
+
+_EXTRA_PARSERS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for noisy in ("bm25s", "chromadb", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = get_settings()
+        return _COMMANDS[args.command](args, settings)
+    except IvigChatError as exc:
+        print(f"ivig-chat: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

