@@ -5,7 +5,8 @@ IvigChatError
  ├── NotFoundError        an unknown article, document or conversation
  │    ├── ArticleNotFound
  │    ├── DocumentNotFound
- │    └── ConversationNotFound
+ │    ├── ConversationNotFound
+ │    └── TurnNotFound
  ├── IndexNotReady        the index is missing or empty: run `ivig-chat ingest`
  └── InvalidRequest       well-formed JSON that breaks a documented rule
 """
@@ -42,6 +43,10 @@ class DocumentNotFound(NotFoundError):
 
 class ConversationNotFound(NotFoundError):
     code = "conversation_not_found"
+
+
+class TurnNotFound(NotFoundError):
+    code = "turn_not_found"
 
 
 class IndexNotReady(IvigChatError):

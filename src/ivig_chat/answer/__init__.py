@@ -1,0 +1,1 @@
+"""Answerers: the extractive default, and the pieces answers are built from."""

@@ -1,0 +1,63 @@
+"""Citations numbered by first use; each quote is cut from the document's served text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..chunking import Sentence
+from ..corpus import Corpus
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    ref: int | None
+    title: str
+    section: str | None
+    quote: str
+    url: str | None
+    start: int
+    end: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "ref": self.ref,
+            "title": self.title,
+            "section": self.section,
+            "quote": self.quote,
+            "url": self.url,
+        }
+
+
+class CitationList:
+    """Hands out numbers by first use; the same quote cited twice keeps its number."""
+
+    def __init__(self, corpus: Corpus, article_id: str) -> None:
+        self.corpus = corpus
+        self.article_id = article_id
+        self._by_span: dict[tuple[str, int, int], Citation] = {}
+
+    def cite(self, sentence: Sentence) -> int:
+        key = (sentence.doc_id, sentence.start, sentence.end)
+        if key not in self._by_span:
+            doc = self.corpus.documents[sentence.doc_id]
+            quote = doc.text[sentence.start : sentence.end]
+            self._by_span[key] = Citation(
+                n=len(self._by_span) + 1,
+                doc_id=doc.id,
+                ref=self.corpus.ref_of(doc, self.article_id),
+                title=doc.title,
+                section=sentence.section,
+                quote=quote,
+                url=doc.url,
+                start=sentence.start,
+                end=sentence.end,
+            )
+        return self._by_span[key].n
+
+    def all(self) -> list[Citation]:
+        return sorted(self._by_span.values(), key=lambda c: c.n)

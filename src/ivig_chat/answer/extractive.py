@@ -1,0 +1,351 @@
+"""The default, offline answerer: pick the corpus sentences that answer, cite each one.
+
+Every factual statement in an answer is a sentence (or bullet) of the corpus, quoted verbatim
+in its citation; the only added words are connective ("In specific circumstances: ...") and,
+for patients, glosses of abbreviations. Same question, same corpus -> same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chunking import Sentence
+from ..corpus import Corpus
+from ..retrieval import Hit, HybridRetriever, mentioned_refs
+from ..safety import looks_like_instruction
+from ..textutil import content_tokens, populations, query_tokens
+from .citations import Citation, CitationList
+from .scope import Coverage, Vocabulary
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Tuned on evals/datasets/dev.jsonl (see README, evals)."""
+
+    min_dense: float = 0.42  # best sentence's cosine similarity below this: not covered
+    min_score: float = 0.40  # best combined score below this: not covered
+    keep_ratio: float = 0.75  # supporting sentences score at least this share of the best
+    min_support: float = 0.36  # and at least this absolute score
+    redundant: float = 0.86  # cosine above which two sentences say the same thing
+    max_sentences: int = 4
+    backing: float = 0.62  # a cited source's sentence this close to the article's backs it
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class Draft:
+    """What the answerer found, before audience wording and the disclaimer."""
+
+    status: str  # "answered" | "abstained"
+    lines: list[str] = field(default_factory=list)  # answer sentences with [n] markers
+    citations: list[Citation] = field(default_factory=list)
+    coverage: Coverage | None = None
+    best: Scored | None = None
+    reason: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    retrieve_ms: float = 0.0
+
+
+@dataclass
+class _Scope:
+    article_id: str
+    sentences: list[Sentence]
+    provenance: list[bool]  # opening statements of a source: what it is, not what it found
+    groups: list[frozenset[str]]
+    by_id: dict[str, Sentence]
+    matrix: np.ndarray
+    tokens: list[set[str]]
+    idf: dict[str, float]
+    children: dict[str, list[Sentence]]  # lead-in sentence id -> the bullets it introduces
+    vocabulary: Vocabulary
+
+
+_COUNT_QUESTION = re.compile(
+    r"\b(how many|how much|number of|how often|what (?:percentage|rate))\b"
+)
+_DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|g/kg|regimen)\b")
+_HAS_NUMBER = re.compile(r"\d")
+_HAS_DOSE = re.compile(r"\bg/kg|\bmg/kg|\bg/day")
+# Questions about the corpus itself (which publication, how sure): provenance sentences answer.
+_ABOUT_SOURCES = re.compile(
+    r"\b(reference|ref|source|sources|citation|cite[sd]?|pmid|doi|identif\w*|confiden\w*|"
+    r"summary|abstract|published|journal|author|who wrote)\b",
+    re.IGNORECASE,
+)
+_CAVEAT = re.compile(r"\b(unverified|not verified|must not be relied|should not be quoted)\b", re.I)
+
+
+def _ends_sentence(text: str) -> str:
+    text = text.rstrip()
+    return (
+        text
+        if text.endswith((".", "!", "?", ")")) and not text.endswith(":")
+        else (text.rstrip(":") + ".")
+    )
+
+
+class ExtractiveAnswerer:
+    """Scores every in-scope sentence against the question and composes the best few."""
+
+    version = "extractive-1"
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        sentences: Sequence[Sentence],
+        vectors: dict[str, np.ndarray],
+        retriever: HybridRetriever,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.retriever = retriever
+        self.thresholds = thresholds or Thresholds()
+        self._all = [s for s in sentences if s.id in vectors]
+        self._vectors = vectors
+        self._scopes: dict[str, _Scope] = {}
+
+    def _scope(self, article_id: str) -> _Scope:
+        if article_id in self._scopes:
+            return self._scopes[article_id]
+        in_scope = {d.id for d in self.corpus.scope(article_id)}
+        sentences = [
+            s for s in self._all if s.doc_id in in_scope and not looks_like_instruction(s.text)
+        ]
+        # A sentence also carries its section heading and, in a source, the source's title:
+        # "Infusion reactions ... 1-15%" is about adverse effects because of where it stands.
+        tokens = [
+            set(content_tokens(s.text))
+            | set(content_tokens(s.section or ""))
+            | (
+                set(content_tokens(self.corpus.documents[s.doc_id].title))
+                if self.corpus.documents[s.doc_id].kind != "article"
+                else set()
+            )
+            for s in sentences
+        ]
+        df = Counter(t for ts in tokens for t in ts)
+        n = max(len(sentences), 1)
+        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        children: dict[str, list[Sentence]] = {}
+        for s in self._all:
+            if s.lead_in and s.doc_id in in_scope:
+                children.setdefault(s.lead_in, []).append(s)
+        article = self.corpus.article(article_id)
+        vocabulary = Vocabulary(
+            [d.text for d in self.corpus.scope(article_id)]
+            + [d.title for d in self.corpus.scope(article_id)],
+            subject=article.title,
+        )
+        scope = _Scope(
+            article_id=article_id,
+            sentences=sentences,
+            provenance=[
+                s.section is None and self.corpus.documents[s.doc_id].kind != "article"
+                for s in sentences
+            ],
+            groups=[populations(s.text) for s in sentences],
+            by_id={s.id: s for s in self._all if s.doc_id in in_scope},
+            matrix=np.stack([self._vectors[s.id] for s in sentences]),
+            tokens=tokens,
+            idf=idf,
+            children=children,
+            vocabulary=vocabulary,
+        )
+        self._scopes[article_id] = scope
+        return scope
+
+    def vocabulary(self, article_id: str) -> Vocabulary:
+        return self._scope(article_id).vocabulary
+
+    def warm(self, article_id: str) -> None:
+        self._scope(article_id)
+
+    def _score(
+        self,
+        scope: _Scope,
+        question: str,
+        vector: np.ndarray,
+        hits: Sequence[Hit],
+        focus: str | None = None,
+        context: frozenset[str] = frozenset(),
+    ) -> list[Scored]:
+        dense = scope.matrix @ vector
+        weights: dict[str, float] = {}
+        originals = set(content_tokens(question))
+        focused = set(content_tokens(focus)) if focus else set()
+        for t in query_tokens(question):
+            w = 2.0 if t in focused else 1.0 if t in originals else 0.5
+            weights[t] = max(weights.get(t, 0.0), w)
+        asked_groups = populations(focus or question) or populations(question)
+        about_sources = bool(_ABOUT_SOURCES.search(question))
+        # Words the corpus never uses cannot match; their synonyms (weighted in) still can.
+        total = sum(scope.idf.get(t, 0.0) * w for t, w in weights.items() if t in originals)
+        named = {
+            src.id
+            for n in mentioned_refs(question)
+            if (src := self.corpus.source_for_ref(scope.article_id, n)) is not None
+        }
+        hit_rank: dict[str, list[tuple[int, int, int]]] = {}
+        for rank, hit in enumerate(hits):
+            hit_rank.setdefault(hit.chunk.doc_id, []).append((hit.chunk.start, hit.chunk.end, rank))
+        wants_count = bool(_COUNT_QUESTION.search(question.lower()))
+        wants_dose = bool(_DOSE_QUESTION.search(question.lower()))
+        scored = []
+        for i, s in enumerate(scope.sentences):
+            if scope.provenance[i] and not about_sources:
+                continue
+            matched = sum(
+                scope.idf.get(t, 0.0) * w for t, w in weights.items() if t in scope.tokens[i]
+            )
+            lexical = min(1.0, matched / total) if total else 0.0
+            bonus = 0.0
+            for start, end, rank in hit_rank.get(s.doc_id, ()):
+                if start <= s.start < end:
+                    bonus = max(bonus, 0.06 / (1 + rank))
+            if self.corpus.documents[s.doc_id].kind == "article":
+                bonus += 0.04
+            if asked_groups and scope.groups[i] and not (asked_groups & scope.groups[i]):
+                bonus -= 0.15  # about another patient group: does not answer this question
+            if _CAVEAT.search(s.text):
+                bonus -= 0.08  # "not verified here": true, but never the answer itself
+            if s.doc_id in context:
+                bonus += 0.08  # the conversation was just about this document
+            if len(s.text.split()) < 5:
+                bonus -= 0.15  # a fragment ("MRI activity") says little on its own
+            if s.doc_id in named:
+                bonus += 0.25  # the question names this source's reference number
+            if wants_count and _HAS_NUMBER.search(s.text):
+                bonus += 0.04
+            if wants_dose and _HAS_DOSE.search(s.text):
+                bonus += 0.05
+            d = float(dense[i])
+            scored.append(Scored(s, 0.65 * d + 0.35 * lexical + bonus, d, lexical))
+        scored.sort(key=lambda x: (-x.score, x.sentence.doc_id, x.sentence.start))
+        return scored
+
+    def answer(
+        self,
+        question: str,
+        article_id: str,
+        vector: np.ndarray,
+        focus: str | None = None,
+        context: frozenset[str] = frozenset(),
+    ) -> Draft:
+        """Select and cite the sentences that answer question, or abstain.
+
+        focus: the user's own latest words, when question was rewritten from a follow-up; its
+        terms weigh double, so "and in progressive MS?" is answered about progressive MS.
+        context: documents the previous answer cited; a follow-up is most likely about them.
+        """
+        scope = self._scope(article_id)
+        coverage = scope.vocabulary.coverage(question)
+        if coverage.corrected:
+            question = scope.vocabulary.repair(question, coverage)
+        started = time.perf_counter()
+        hits = self.retriever.search(question, article_id, k=6, vector=vector)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        ranked = self._score(scope, question, vector, hits, focus, context)
+        t = self.thresholds
+        best = ranked[0] if ranked else None
+        draft = Draft(
+            status="abstained", coverage=coverage, best=best, hits=hits, retrieve_ms=retrieve_ms
+        )
+        if best is None:
+            draft.reason = "empty corpus"
+            return draft
+        if coverage.off_topic(mentions_subject=scope.vocabulary.mentions_subject(question)):
+            draft.reason = f"not in the corpus: {', '.join(coverage.unknown_specific)}"
+            return draft
+        if coverage.ratio < 0.5:
+            draft.reason = f"most of the question is not in the corpus ({coverage.ratio:.2f})"
+            return draft
+        names_source = any(
+            self.corpus.source_for_ref(article_id, n) is not None
+            and self.corpus.source_for_ref(article_id, n).id == best.sentence.doc_id  # type: ignore[union-attr]
+            for n in mentioned_refs(question)
+        )
+        top_dense = max(r.dense for r in ranked)
+        if not names_source and (top_dense < t.min_dense or best.score < t.min_score):
+            draft.reason = f"nothing close enough (dense {top_dense:.2f}, score {best.score:.2f})"
+            return draft
+        chosen = [best]
+        floor = max(best.score * t.keep_ratio, t.min_support)
+        for cand in ranked[1:]:
+            if len(chosen) >= t.max_sentences or cand.score < floor:
+                break
+            vec = self._vectors[cand.sentence.id]
+            if any(float(vec @ self._vectors[c.sentence.id]) > t.redundant for c in chosen):
+                continue
+            if cand.lexical == 0.0 and cand.dense < best.dense:
+                continue
+            chosen.append(cand)
+        citations = CitationList(self.corpus, article_id)
+        draft.lines = self._lines(scope, [c.sentence for c in chosen], citations)
+        draft.citations = citations.all()
+        draft.status = "answered"
+        return draft
+
+    def _backing(self, scope: _Scope, sentence: Sentence) -> list[Sentence]:
+        """For an article sentence citing reference n: the sentence of source n that says it."""
+        if not sentence.refs or self.corpus.documents[sentence.doc_id].kind != "article":
+            return []
+        vector = self._vectors[sentence.id]
+        backing = []
+        for n in sentence.refs:
+            source = self.corpus.source_for_ref(scope.article_id, n)
+            candidates = [
+                s
+                for i, s in enumerate(scope.sentences)
+                if source and s.doc_id == source.id and not scope.provenance[i]
+            ]
+            if not candidates:
+                continue
+            best = max(candidates, key=lambda s: float(self._vectors[s.id] @ vector))
+            if float(self._vectors[best.id] @ vector) >= self.thresholds.backing:
+                backing.append(best)
+        return backing
+
+    def _lines(self, scope: _Scope, chosen: list[Sentence], citations: CitationList) -> list[str]:
+        """Answer lines with markers; a list and its "...:" lead-in become one line."""
+        groups: dict[str, list[Sentence]] = {}
+        order: list[tuple[str, Sentence]] = []
+        for sentence in chosen:
+            lead_id = sentence.lead_in or (sentence.id if sentence.id in scope.children else None)
+            if lead_id is None:
+                order.append(("", sentence))
+                continue
+            if lead_id not in groups:
+                groups[lead_id] = []
+                order.append((lead_id, sentence))
+            if sentence.id != lead_id:
+                groups[lead_id].append(sentence)
+        lines = []
+        for lead_id, sentence in order:
+            if not lead_id:
+                numbers = [citations.cite(sentence)]
+                numbers += [citations.cite(b) for b in self._backing(scope, sentence)]
+                text = _ends_sentence(sentence.text)
+                lines.append(f"{text} " + "".join(f"[{n}]" for n in dict.fromkeys(numbers)))
+                continue
+            lead = scope.by_id[lead_id]
+            items = groups[lead_id] or scope.children.get(lead_id, [])[:6]
+            items = sorted(items, key=lambda x: x.start)
+            numbers = [citations.cite(lead)] + [citations.cite(i) for i in items]
+            body = "; ".join(i.text.rstrip(" .;") for i in items)
+            text = _ends_sentence(f"{lead.text.rstrip()} {body}")
+            lines.append(f"{text} " + "".join(f"[{n}]" for n in dict.fromkeys(numbers)))
+        return lines

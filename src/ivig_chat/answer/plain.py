@@ -1,0 +1,50 @@
+"""Plain-language glosses of abbreviations for the patient audience (the evidence is unchanged)."""
+
+from __future__ import annotations
+
+import re
+
+GLOSSARY: dict[str, str] = {
+    "IVIG": "intravenous immunoglobulin: antibodies from donated blood, given through a drip",
+    "MS": "multiple sclerosis",
+    "RRMS": "relapsing-remitting MS, the form with flare-ups followed by recovery",
+    "SPMS": "secondary progressive MS, which steadily worsens after a relapsing phase",
+    "PPMS": "primary progressive MS, which worsens steadily from the start",
+    "SP": "secondary progressive",
+    "PP": "primary progressive",
+    "CIS": "clinically isolated syndrome, a first episode of MS-like symptoms",
+    "MRI": "a magnetic scan of the brain and spinal cord",
+    "EDSS": "a standard score of disability in MS",
+    "IVMP": "high-dose steroid (methylprednisolone) given through a drip",
+    "IV": "through a vein",
+    "FLAIR": "a type of MRI image",
+    "T2": "a type of MRI image",
+    "DVT": "a blood clot in a deep vein, usually in the leg",
+    "PE": "a blood clot in the lungs",
+    "RCT": "a randomised controlled trial",
+    "AAN": "American Academy of Neurology",
+    "EFNS": "European Federation of Neurological Societies",
+    "g/kg": "grams per kilogram of body weight",
+    "HR": "hazard ratio",
+    "OR": "odds ratio",
+    "CI": "confidence interval",
+}
+_TERM = re.compile(
+    r"(?<![\w/])("
+    + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True))
+    + r")(?![\w/])(?!\s*\()"
+)
+
+
+def gloss(text: str) -> str:
+    """Explain each abbreviation at its first use, unless a parenthesis already follows it."""
+    seen: set[str] = set()
+
+    def explain(match: re.Match[str]) -> str:
+        term = match.group(1)
+        if term in seen:
+            return term
+        seen.add(term)
+        return f"{term} ({GLOSSARY[term]})"
+
+    return _TERM.sub(explain, text)

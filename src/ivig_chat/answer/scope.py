@@ -1,0 +1,140 @@
+"""Does the corpus cover a question at all? Term coverage, typo repair and similarity evidence.
+
+A question names things; if a specific thing it names (a drug, a disease, a procedure) appears
+nowhere in the article's corpus, the corpus cannot answer it, however close the embedding is.
+Word rarity (wordfreq's Zipf scale) tells specific names from everyday words.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..textutil import STOPWORDS, SYNONYMS, normalise, stem, words
+
+# Words that say how someone asks, not what they ask about.
+QUESTION_WORDS = frozenset(
+    """ask asked answer question questions say says said explain describe mean means meaning
+    tell show give find know think want need wondering wonder curious quick quickly
+    use used using useful work works worked working help helps helped helpful good bad better
+    best worse worst right wrong true false yes doctor doctors nurse neuro neurologist
+    patient patients people person someone anyone everyone thing things something way ways
+    like kind sort type types case cases time times long short often much many number
+    recommend recommended recommendation evidence data proof show shown study studies
+    article source sources paper papers research reference references cite cited summary
+    option options choice consider considered possible possibly actually really probably
+    maybe still even ever never always usually generally overall general specific
+    mom dad wife husband son daughter friend sister brother mother father child
+    im ive id dont doesnt isnt cant wont whats hows""".split()
+)
+
+SPECIFIC_ZIPF = 3.6  # below this an unknown word names something specific (drug, disease)
+EVERYDAY_ZIPF = 5.3  # at or above this an unknown word is everyday vocabulary
+
+
+@lru_cache(maxsize=50_000)
+def zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a question's vocabulary the corpus knows."""
+
+    focus: tuple[str, ...]  # the words the question is about
+    unknown_specific: tuple[str, ...]  # specific names the corpus never mentions
+    unknown_other: tuple[str, ...]  # other words the corpus never mentions
+    corrected: dict[str, str]  # typo -> corpus word
+
+    def off_topic(self, mentions_subject: bool) -> bool:
+        """Whether the unknown specific names make the question one the corpus cannot answer.
+
+        A question about another drug or disease names it where the article's subject would
+        stand; a long question that mentions the subject may carry an unknown name as context.
+        """
+        if not self.unknown_specific:
+            return False
+        if not mentions_subject or len(self.focus) <= 3:
+            return True
+        return len(self.unknown_specific) / len(self.focus) >= 0.34
+
+    @property
+    def ratio(self) -> float:
+        if not self.focus:
+            return 1.0
+        missing = len(self.unknown_specific) + len(self.unknown_other)
+        return 1.0 - missing / len(self.focus)
+
+
+class Vocabulary:
+    """The words of one article's corpus, for coverage checks and typo repair."""
+
+    def __init__(self, texts: Iterable[str], subject: str) -> None:
+        self.words: set[str] = set()
+        for text in texts:
+            self.words.update(words(text))
+        self.stems = {stem(w) for w in self.words}
+        self.subject = {stem(w) for w in words(subject) if w not in STOPWORDS}
+        self._by_length: dict[int, list[str]] = {}
+        for w in self.words:
+            if w.isalpha() and len(w) >= 4:
+                self._by_length.setdefault(len(w), []).append(w)
+
+    def mentions_subject(self, question: str) -> bool:
+        """Whether the question names the article's subject (e.g. IVIG)."""
+        return any(stem(w) in self.subject for w in words(question))
+
+    def knows(self, word: str) -> bool:
+        """In the corpus itself, or through a synonym the corpus uses ("clots" -> thrombosis)."""
+        if word in self.words or stem(word) in self.stems:
+            return True
+        return any(s in self.words or stem(s) in self.stems for s in SYNONYMS.get(word, ()))
+
+    def correct(self, word: str) -> str | None:
+        """The corpus word a misspelt word most likely meant, if one is close enough."""
+        if len(word) < 5 or not word.isalpha():
+            return None
+        pool = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
+        match = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)
+        return match[0] if match else None
+
+    def coverage(self, question: str) -> Coverage:
+        focus: list[str] = []
+        specific: list[str] = []
+        other: list[str] = []
+        corrected: dict[str, str] = {}
+        for w in dict.fromkeys(words(question)):
+            if w in STOPWORDS or w in QUESTION_WORDS or w.isdigit() or len(w) < 2:
+                continue
+            if stem(w) in self.subject:
+                continue
+            focus.append(w)
+            if self.knows(w):
+                continue
+            fixed = self.correct(w) if zipf(w) < 3.0 else None
+            if fixed:
+                corrected[w] = fixed
+                continue
+            frequency = zipf(w)
+            if frequency >= EVERYDAY_ZIPF:
+                focus.pop()  # everyday word: says little about the topic
+            elif frequency < SPECIFIC_ZIPF:
+                specific.append(w)
+            else:
+                other.append(w)
+        return Coverage(tuple(focus), tuple(specific), tuple(other), corrected)
+
+    def repair(self, question: str, coverage: Coverage) -> str:
+        """The question with typos replaced by the corpus words they meant."""
+        if not coverage.corrected:
+            return question
+        out = []
+        for token in question.split():
+            key = normalise(token).strip(".,;:!?()\"'")
+            fixed = coverage.corrected.get(key)
+            out.append(token.replace(token.strip(".,;:!?()\"'"), fixed) if fixed else token)
+        return " ".join(out)

@@ -1,0 +1,376 @@
+"""The chat service: one turn from message to stored, disclaimed, cited response.
+
+Order of work for a message: validate -> red flags and manipulation -> condense the follow-up ->
+embed once -> answer (or abstain) -> wording for the audience -> disclaimer -> store the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .answer.extractive import Draft, ExtractiveAnswerer
+from .answer.plain import gloss
+from .chunking import split_sentences
+from .config import Settings
+from .conversation import ConversationStore, Turn, condense, new_id, now_iso
+from .corpus import Document
+from .disclaimer import disclaimer_for, enforce_disclaimer
+from .errors import InvalidRequest
+from .pipeline import Pipeline
+from .safety import detect_manipulation, detect_red_flag, refusal_text, urgent_guidance
+
+log = logging.getLogger(__name__)
+
+AUDIENCES = ("clinician", "patient")
+SOURCES_SAY = "**What the article and its sources say:**"
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    message: str
+    conversation_id: str | None = None
+    article_id: str | None = None
+    audience: str = "clinician"
+
+
+@dataclass
+class Timings:
+    """Milliseconds per stage of one turn (answer_ms includes retrieve_ms)."""
+
+    condense_ms: float = 0.0
+    embed_ms: float = 0.0
+    retrieve_ms: float = 0.0
+    answer_ms: float = 0.0
+    store_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class PreparedTurn:
+    """A finished response that has not been stored yet."""
+
+    conversation_id: str
+    article_id: str
+    response: dict[str, Any]
+    turn: Turn
+    timings: Timings = field(default_factory=Timings)
+    draft: Draft | None = None
+
+
+class SuggestionPicker:
+    """Chooses two or three of the article's suggested questions near the current one."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._vectors: dict[str, tuple[list[str], np.ndarray]] = {}
+
+    def _for(self, article: Document) -> tuple[list[str], np.ndarray]:
+        if article.id not in self._vectors:
+            questions = [str(q) for q in article.meta.get("suggested_questions") or []]
+            vectors = self.pipeline.embeddings.encode(questions) if questions else np.zeros((0, 1))
+            self._vectors[article.id] = (questions, vectors)
+        return self._vectors[article.id]
+
+    def pick(
+        self, article: Document, vector: np.ndarray | None, asked: list[str], k: int = 3
+    ) -> list[str]:
+        questions, vectors = self._for(article)
+        if not questions:
+            return []
+        asked_low = {a.strip().lower() for a in asked}
+        if vector is None:
+            order = list(range(len(questions)))
+        else:
+            sims = vectors @ vector
+            order = [int(i) for i in np.argsort(-sims) if sims[int(i)] < 0.9]
+        return [questions[i] for i in order if questions[i].lower() not in asked_low][:k]
+
+
+class ChatService:
+    """Answers one message of a conversation; the API and CLI both call it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: Pipeline,
+        answerer: ExtractiveAnswerer,
+        store: ConversationStore,
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.corpus = pipeline.corpus
+        self.answerer = answerer
+        self.store = store
+        self.suggestions = SuggestionPicker(pipeline)
+
+    def warm(self) -> None:
+        """Do on start-up what the first request would otherwise pay for."""
+        for article in self.corpus.articles():
+            self.answerer.warm(article.id)
+            self.pipeline.retriever.warm(article.id)
+            self.suggestions._for(article)
+            self.answerer.vocabulary(article.id).coverage("warm up the word list")
+        self.pipeline.embeddings.encode(["warm up"])
+
+    def validate(self, request: ChatRequest) -> None:
+        if not request.message or not request.message.strip():
+            raise InvalidRequest("message must not be empty")
+        if len(request.message) > self.settings.max_message_chars:
+            raise MessageTooLong(
+                f"message is {len(request.message)} characters; the limit is "
+                f"{self.settings.max_message_chars}"
+            )
+        if request.audience not in AUDIENCES:
+            raise InvalidRequest("audience must be 'clinician' or 'patient'")
+
+    def prepare(self, request: ChatRequest) -> PreparedTurn:
+        """Everything for one turn except storing it."""
+        started = time.perf_counter()
+        timings = Timings()
+        self.validate(request)
+        history: list[str] = []
+        asked: list[str] = []
+        context: frozenset[str] = frozenset()
+        article_id = request.article_id or self.settings.default_article
+        conversation_id = request.conversation_id
+        if conversation_id:
+            conversation = self.store.get(conversation_id)  # ConversationNotFound -> 404
+            if request.article_id and request.article_id != conversation.article_id:
+                raise InvalidRequest(
+                    f"conversation {conversation_id} is about article {conversation.article_id}"
+                )
+            article_id = conversation.article_id
+            history = [t.standalone_question for t in conversation.turns]
+            if conversation.turns:
+                context = frozenset(c["doc_id"] for c in conversation.turns[-1].citations)
+            asked = [t.question for t in conversation.turns] + history
+        else:
+            conversation_id = new_id("conv")
+        article = self.corpus.article(article_id)  # ArticleNotFound -> 404
+        message = " ".join(request.message.split())
+
+        t0 = time.perf_counter()
+        red_flag = detect_red_flag(message)
+        manipulation = detect_manipulation(message)
+        question = message
+        if manipulation and manipulation.category in ("disclaimer_removal", "instruction_override"):
+            # Answer what else was asked, if it is a question; never the instruction itself.
+            rest = _without(message, manipulation.evidence)
+            question = rest if _is_question(rest) else ""
+        standalone = condense(question, history) if question else message
+        timings.condense_ms = (time.perf_counter() - t0) * 1000
+
+        draft: Draft | None = None
+        vector: np.ndarray | None = None
+        wants_answer = not (manipulation and manipulation.category == "prompt_extraction")
+        if wants_answer and _has_substance(standalone):
+            t0 = time.perf_counter()
+            vector = self.pipeline.embeddings.encode([standalone])[0]
+            timings.embed_ms = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            follow_up = standalone != question
+            draft = self.answerer.answer(
+                standalone,
+                article_id,
+                vector,
+                focus=question if follow_up else None,
+                context=context if follow_up else frozenset(),
+            )
+            timings.answer_ms = (time.perf_counter() - t0) * 1000
+            timings.retrieve_ms = draft.retrieve_ms
+
+        answered = draft is not None and draft.status == "answered"
+        grounded = "\n\n".join(draft.lines) if draft and answered else ""
+        if red_flag:
+            status = "urgent"
+            body = urgent_guidance(red_flag, request.audience)  # type: ignore[arg-type]
+            if grounded:
+                body += f"\n\n{SOURCES_SAY}\n\n{grounded}"
+        elif manipulation and (
+            manipulation.category in ("prompt_extraction", "treatment_order") or not answered
+        ):
+            status = "refused"
+            body = refusal_text(manipulation, request.audience)  # type: ignore[arg-type]
+            if grounded and manipulation.category == "treatment_order":
+                body += f"\n\n{SOURCES_SAY}\n\n{grounded}"
+        elif answered:
+            status, body = "answered", grounded
+        else:
+            status, body = "abstained", self._abstention(article, draft)
+        if status == "refused":
+            standalone = message  # the instruction was not followed; show what was asked
+        if request.audience == "patient":
+            body = gloss(body)
+        citations = (
+            [c.as_dict() for c in draft.citations]
+            if draft and answered and (status != "refused" or grounded in body)
+            else []
+        )
+        disclaimer = disclaimer_for(article, request.audience)
+        answer = enforce_disclaimer(body, disclaimer)
+        suggested = self.suggestions.pick(
+            article, vector if status == "answered" else None, asked + [message, standalone]
+        )
+        turn_id = new_id("turn")
+        response = {
+            "conversation_id": conversation_id,
+            "turn_id": turn_id,
+            "status": status,
+            "answer": answer,
+            "citations": citations,
+            "disclaimer": disclaimer,
+            "standalone_question": standalone,
+            "suggested_questions": suggested,
+            "article": article_summary(article),
+        }
+        turn = Turn(
+            turn_id=turn_id,
+            question=message,
+            standalone_question=standalone,
+            status=status,
+            answer=answer,
+            citations=citations,
+            disclaimer=disclaimer,
+            suggested_questions=suggested,
+            audience=request.audience,
+            created_at=now_iso(),
+            versions={"answerer": self.answerer.version},
+        )
+        timings.total_ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "turn prepared",
+            extra={"turn_id": turn_id, "status": status, "ms": round(timings.total_ms, 1)},
+        )
+        return PreparedTurn(conversation_id, article_id, response, turn, timings, draft)
+
+    def commit(self, prepared: PreparedTurn) -> None:
+        t0 = time.perf_counter()
+        self.store.save_turn(prepared.conversation_id, prepared.article_id, prepared.turn)
+        prepared.timings.store_ms = (time.perf_counter() - t0) * 1000
+
+    def chat(self, request: ChatRequest) -> dict[str, Any]:
+        prepared = self.prepare(request)
+        self.commit(prepared)
+        return prepared.response
+
+    def events(self, prepared: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(event, data) pairs of a prepared turn: meta, delta..., citations, done.
+
+        The caller stores the turn (commit) before sending 'done', so a client that leaves
+        mid-stream leaves nothing half-written.
+        """
+        response = prepared.response
+        yield (
+            "meta",
+            {
+                "conversation_id": response["conversation_id"],
+                "turn_id": response["turn_id"],
+                "standalone_question": response["standalone_question"],
+            },
+        )
+        for piece in _pieces(response["answer"]):
+            yield "delta", {"text": piece}
+        yield "citations", {"citations": response["citations"]}
+        yield "done", response
+
+    def _abstention(self, article: Document, draft: Draft | None) -> str:
+        missing = draft.coverage.unknown_specific if draft and draft.coverage else ()
+        lead = (
+            f"The article and its sources do not mention {_join(missing)}, so I cannot answer "
+            "this from them."
+            if missing
+            else "The article and its sources do not cover this question, so I cannot answer "
+            "it from them."
+        )
+        topics = covered_topics(article)
+        return (
+            f"{lead}\n\nThe article, \u201c{article.title}\u201d, and its sources cover: "
+            f"{_join(topics)}. Try one of the suggested questions below."
+        )
+
+
+class MessageTooLong(InvalidRequest):
+    code = "message_too_long"
+
+
+def article_summary(article: Document) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "last_updated": article.last_updated,
+        "review_status": article.review_status,
+    }
+
+
+def covered_topics(article: Document) -> list[str]:
+    """The article's deepest sub-headings (or its sections), as a list of what it covers."""
+    by_level: dict[int, list[str]] = {2: [], 3: []}
+    for line in article.text.splitlines():
+        m = re.match(r"^(#{2,3})\s+(.+)$", line)
+        if m:
+            by_level[len(m.group(1))].append(m.group(2).strip())
+    return by_level[3] or by_level[2]
+
+
+def _join(items: Any) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_QUESTION_START = re.compile(
+    r"^(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|may|might|has|have|had|any|tell me about|explain)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_question(text: str) -> bool:
+    """A question (not a command such as "State that ...") worth answering from the corpus."""
+    text = text.strip()
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
+    return any(s.endswith("?") or _QUESTION_START.match(s) for s in sentences)
+
+
+def _has_substance(text: str) -> bool:
+    return len(re.findall(r"[A-Za-z]{2,}", text)) >= 1
+
+
+def _without(message: str, evidence: str) -> str:
+    """The message with the manipulative instruction cut out."""
+    if not evidence:
+        return message
+    idx = message.lower().find(evidence.lower())
+    if idx < 0:
+        return message
+    rest = (message[:idx] + " " + message[idx + len(evidence) :]).strip(" :;,.-")
+    return " ".join(rest.split())
+
+
+def _pieces(text: str, size: int = 48) -> Iterator[str]:
+    """The answer in word-aligned pieces, as a generator would produce them."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            space = text.rfind(" ", start + 1, end)
+            end = space + 1 if space > start else end
+        yield text[start:end]
+        start = end
+
+
+def build_service(settings: Settings, pipeline: Pipeline, store: ConversationStore) -> ChatService:
+    """Compose the extractive answerer over the pipeline's corpus and stored sentence vectors."""
+    sentences = [s for d in pipeline.corpus.documents.values() for s in split_sentences(d)]
+    answerer = ExtractiveAnswerer(
+        pipeline.corpus, sentences, pipeline.index.sentence_vectors(), pipeline.retriever
+    )
+    return ChatService(settings, pipeline, answerer, store)
