@@ -97,3 +97,75 @@ def write_tiny_corpus(root: Path, article: str = ARTICLE, source: str = SOURCE) 
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     return write_tiny_corpus(tmp_path)
+
+
+# --- a real server on a loopback port --------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """`python -m ivig_chat serve` in a subprocess, on a free loopback port."""
+
+    def __init__(self, data_dir: Path, corpus_dir: Path = CORPUS, **env: str) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        environment = {
+            **os.environ,
+            "IVIG_CHAT_DATA_DIR": str(data_dir),
+            "IVIG_CHAT_CORPUS_DIR": str(corpus_dir),
+            **env,
+        }
+        self.log = (data_dir.parent / f"server-{self.port}.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ivig_chat", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 180.0) -> LiveServer:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"server not ready after {timeout}s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except Exception:
+                self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real server for the session, on the real corpus, with its own data dir."""
+    server = LiveServer(tmp_path_factory.mktemp("live") / "data").wait_ready()
+    yield server
+    server.stop()

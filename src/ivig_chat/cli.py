@@ -69,10 +69,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({**report.__dict__, "seconds": round(elapsed, 2)}))
     else:
         state = "up to date" if report.unchanged else "updated"
+        where = settings.chroma_path if settings.chroma_mode == "embedded" else "chroma server"
         print(
             f"Index {state}: {report.documents} documents, {report.chunks} chunks, "
             f"{report.sentences} sentences; embedded {report.embedded}, removed {report.removed} "
-            f"in {elapsed:.1f}s ({settings.chroma_path if settings.chroma_mode == 'embedded' else 'chroma server'})"
+            f"in {elapsed:.1f}s ({where})"
         )
     return 0
 
@@ -88,14 +89,140 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     for rank, hit in enumerate(hits, 1):
         c = hit.chunk
         ref = pipeline.corpus.ref_of(pipeline.corpus.documents[c.doc_id], article)
-        where = f"{c.doc_id}" + (f" [ref {ref}]" if ref else "") + (f" § {c.section}" if c.section else "")
+        where = (
+            f"{c.doc_id}"
+            + (f" [ref {ref}]" if ref else "")
+            + (f" § {c.section}" if c.section else "")
+        )
         via = f"  (cited by the article as ref {hit.via_ref})" if hit.via_ref else ""
         print(f"{rank}. {where}{via}")
-        print(f"   score {hit.score:.4f}  dense {hit.dense:.3f}  bm25 {hit.lexical:.2f}  "
-              f"chars {c.start}-{c.end}")
+        print(
+            f"   score {hit.score:.4f}  dense {hit.dense:.3f}  bm25 {hit.lexical:.2f}  "
+            f"chars {c.start}-{c.end}"
+        )
         body = " ".join(c.text.split())
-        print(textwrap.indent(textwrap.fill(body[:600] + ("…" if len(body) > 600 else ""), 96), "   "))
+        print(
+            textwrap.indent(textwrap.fill(body[:600] + ("…" if len(body) > 600 else ""), 96), "   ")
+        )
         print()
+    return 0
+
+
+def _service(settings: Settings) -> Any:
+    """The chat service on the embedded default, index built or refreshed first."""
+    from .conversation import SQLiteConversationStore
+    from .service import build_service
+
+    pipeline, _ = _build(settings)
+    return build_service(settings, pipeline, SQLiteConversationStore(settings.conversations_path))
+
+
+def _print_answer(response: dict[str, Any]) -> None:
+    status = response["status"]
+    if status != "answered":
+        print(f"[{status}]")
+    print(response["answer"])
+    if response["citations"]:
+        print("\nCitations:")
+        for c in response["citations"]:
+            ref = f", reference {c['ref']} of the article" if c["ref"] else ""
+            section = f" § {c['section']}" if c["section"] else ""
+            print(f"  [{c['n']}] {c['title']}{ref}{section}")
+            print(textwrap.indent(textwrap.fill(f"\u201c{c['quote']}\u201d", 92), "      "))
+            if c["url"]:
+                print(f"      {c['url']}")
+    if response["suggested_questions"]:
+        print("\nYou could also ask:")
+        for q in response["suggested_questions"]:
+            print(f"  - {q}")
+
+
+@command("serve")
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    print(f"ivig-chat: serving on http://{host}:{port} (data in {settings.data_dir})", flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    return 0
+
+
+@command("ask")
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .service import ChatRequest
+
+    service = _service(settings)
+    response = service.chat(
+        ChatRequest(message=args.question, article_id=args.article, audience=args.audience)
+    )
+    if args.json:
+        print(json.dumps(response, ensure_ascii=False, indent=2))
+    else:
+        _print_answer(response)
+    return 0
+
+
+@command("chat")
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .service import ChatRequest
+
+    service = _service(settings)
+    conversation_id = None
+    print("Ask a follow-up question about the article (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            message = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not message:
+            return 0
+        try:
+            response = service.chat(
+                ChatRequest(message, conversation_id, args.article, args.audience)
+            )
+        except IvigChatError as exc:
+            print(f"ivig-chat: {exc}")
+            continue
+        conversation_id = response["conversation_id"]
+        if response["standalone_question"] != message:
+            print(f"(understood as: {response['standalone_question']})")
+        print()
+        _print_answer(response)
+
+
+@command("feedback")
+def _feedback(args: argparse.Namespace, settings: Settings) -> int:
+    import csv
+
+    from .conversation import SQLiteConversationStore
+
+    store = SQLiteConversationStore(settings.conversations_path)
+    rows = store.feedback_rows()
+    store.close()
+    fields = [
+        "feedback_id",
+        "created_at",
+        "conversation_id",
+        "turn_id",
+        "rating",
+        "comment",
+        "status",
+        "standalone_question",
+    ]
+    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    finally:
+        if args.output:
+            out.close()
+    if args.output:
+        print(f"wrote {len(rows)} feedback rows to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -114,6 +241,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
     p.add_argument("--article", default=None, help="article id (default: the corpus default)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("serve", help="run the chat API and the widget demo page")
+    p.add_argument("--host", default=None, help="default: IVIG_CHAT_HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: IVIG_CHAT_PORT or 8000")
+
+    for name, text in (("ask", "answer one question"), ("chat", "talk in the terminal")):
+        p = sub.add_parser(name, help=text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true", help="print the API's JSON object")
+        p.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
+        p.add_argument("--article", default=None, help="article id (default: the corpus default)")
+
+    p = sub.add_parser("feedback", help="maintainers: export stored feedback")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    export = fsub.add_parser("export", help="write feedback as CSV")
+    export.add_argument("-o", "--output", default=None, help="file (default: standard output)")
 
     for extra in _EXTRA_PARSERS:
         extra(sub)
