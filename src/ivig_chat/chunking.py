@@ -19,8 +19,32 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = {
-    "e.g", "i.e", "vs", "etc", "et al", "al", "dr", "fig", "no", "approx", "cf", "mr", "mrs",
-    "ms", "st", "jr", "sr", "inc", "ltd", "ref", "refs", "eur", "j", "neurol", "sci", "arch",
+    "e.g",
+    "i.e",
+    "vs",
+    "etc",
+    "et al",
+    "al",
+    "dr",
+    "fig",
+    "no",
+    "approx",
+    "cf",
+    "mr",
+    "mrs",
+    "ms",
+    "st",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "ref",
+    "refs",
+    "eur",
+    "j",
+    "neurol",
+    "sci",
+    "arch",
 }
 _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)(?=\s+[\"'(\[]?[A-Z0-9])")
 

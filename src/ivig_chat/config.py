@@ -53,7 +53,11 @@ class Settings(BaseSettings):
 
     @property
     def conversations_path(self) -> Path:
-        return Path(self.database_url) if self.database_url else self.data_dir / "conversations.sqlite3"
+        return (
+            Path(self.database_url)
+            if self.database_url
+            else self.data_dir / "conversations.sqlite3"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -248,7 +248,8 @@ def _build_document(path: Path, meta: Mapping[str, Any], body: str, default_kind
     doc_id = meta.get("id")
     if not doc_id:
         raise CorpusError(
-            path, "missing front matter 'id' (add a YAML block, or a sidecar " + SIDECAR_SUFFIX + ")"
+            path,
+            "missing front matter 'id' (add a YAML block, or a sidecar " + SIDECAR_SUFFIX + ")",
         )
     doc_id = str(doc_id)
     if not _DOC_ID.match(doc_id):

@@ -64,9 +64,10 @@ class LocalSentenceEmbeddings(Embeddings):
 
     def _load(self) -> SentenceTransformer:
         enforce_offline()
-        if not (self.model_path / "config.json").exists() and not (
-            self.model_path / "modules.json"
-        ).exists():
+        if (
+            not (self.model_path / "config.json").exists()
+            and not (self.model_path / "modules.json").exists()
+        ):
             raise IvigChatError(
                 f"{self.model_path} is not a sentence-transformers model folder; "
                 "set IVIG_CHAT_EMBEDDING_MODEL to a local model folder or leave it empty"
@@ -78,7 +79,9 @@ class LocalSentenceEmbeddings(Embeddings):
 
     @property
     def name(self) -> str:
-        return self.model_path.name if self.model_path.name != "model" else self.model_path.parent.name
+        return (
+            self.model_path.name if self.model_path.name != "model" else self.model_path.parent.name
+        )
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors, one row per text."""

@@ -153,7 +153,7 @@ class VectorIndex:
         return int(self.chunks._collection.count())
 
     def query_chunks(
-        self, vector: Sequence[float], k: int, article_id: str
+        self, vector: np.ndarray, k: int, article_id: str
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks in the article's scope."""
         result = self.chunks._collection.query(
@@ -163,7 +163,7 @@ class VectorIndex:
             include=["distances"],
         )
         ids = result["ids"][0] if result["ids"] else []
-        distances = result["distances"][0] if result.get("distances") else []
+        distances = (result.get("distances") or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
 
     def sentence_vectors(self) -> dict[str, np.ndarray]:
@@ -175,9 +175,9 @@ class VectorIndex:
         }
 
 
-def _sync(store: Any, records: Sequence[Record], progress: Progress | None, label: str) -> tuple[
-    int, int, set[str]
-]:
+def _sync(
+    store: Any, records: Sequence[Record], progress: Progress | None, label: str
+) -> tuple[int, int, set[str]]:
     got = store.get(include=["metadatas"])
     stored = dict(zip(got["ids"], got["metadatas"], strict=False))
     wanted = {r.id: r for r in records}

@@ -1,4 +1,4 @@
-"""Tokens for lexical search and overlap scores: normalise, drop stopwords, stem, expand synonyms."""
+"""Tokens for lexical search and overlap: normalise, drop stopwords, stem, expand synonyms."""
 
 from __future__ import annotations
 
@@ -141,9 +141,19 @@ def stem(word: str) -> str:
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix, repl in (
-        ("ies", "y"), ("sses", "ss"), ("ness", ""), ("ational", "ate"), ("ations", "ate"),
-        ("ation", "ate"), ("ings", ""), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
-        ("es", "e"), ("s", ""),
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ness", ""),
+        ("ational", "ate"),
+        ("ations", "ate"),
+        ("ation", "ate"),
+        ("ings", ""),
+        ("ing", ""),
+        ("edly", ""),
+        ("ed", ""),
+        ("ly", ""),
+        ("es", "e"),
+        ("s", ""),
     ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: len(word) - len(suffix)] + repl
