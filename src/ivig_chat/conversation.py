@@ -229,7 +229,8 @@ _CONTINUATION = re.compile(
 _ANAPHORA = re.compile(
     r"\b(?:it|its|it's|that|this|these|those|they|them|their|there|the same|the study|"
     r"the trial|the review|the paper|the meta-analysis|that study|that trial|this study|"
-    r"this trial|he|she|the drug|the treatment|the dose|that dose|the results?)\b"
+    r"this trial|he|she|the drug|the treatment|the dose|that dose|the results?|"
+    r"(?:the|that|this) (?:\w+ ){1,2}(?:trial|study|review|paper))\b"
 )
 # Populations and settings a follow-up may swap ("and in progressive MS?"), most specific first.
 _SETTINGS = [

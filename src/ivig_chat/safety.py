@@ -198,6 +198,10 @@ _PERSON: Final = _c(
     r"|mine|husband|wife|partner|son|daughter|child|kid|baby|mom|mum|mother|dad|father|brother"
     r"|sister|boyfriend|girlfriend|fiance|fiancee|friend|grandma|grandmother|grandpa"
     r"|grandfather|aunt|uncle|neighbou?r|roommate|flatmate)\b"
+    # Clinical vignettes: "68-year-old with crushing chest pain", "68yo man", "72 y/o".
+    r"|\b\d{1,3}[- ]?(?:years?|yrs?|y)[- ]?(?:old|o)\b(?!\s+(?:patients|people|women|men"
+    r"|adults|children|persons|individuals|and older|or older))|\b\d{1,3} ?y/o\b"
+    r"|\b(?:presents?|presenting|presented) with\b"
 )
 
 # Present/just-happened event verbs; they make a condition name ("a seizure") an event.
@@ -211,6 +215,9 @@ _STRONG_EVENT: Final = _c(
     r"|\bc/o\b|\bcomplain(?:s|ed|ing)? (?:of|about)\b|\bbroke out\b"
     r"|\bstarted (?:having|getting|to)\b|\bgoing into\b|\bwent into\b"
     r"|\bi think\b|\bi believe\b|\blooks like\b|\bseems like\b|\bappears to be\b"
+    # A time after a given infusion places the symptom in a real course of events.
+    r"|\bday \d+ (?:after|post|following)\b|\b\d+ (?:hours?|hrs?|days?) (?:after|post|following)"
+    r" (?:the |his |her |their |my )?(?:ivig|infusion|dose)\b|\bpost[- ]?infusion\b"
 )
 
 # Bare participles without a subject ("Patient having chest pain").
@@ -1151,6 +1158,15 @@ _DISCLAIMER_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
     ),
 )
 
+# "Leave out the citations and warnings": removing any of the answer's safeguards.
+_SAFEGUARD_REMOVAL: Final = _c(
+    r"\b(?:leave out|leaving out|omit|omitting|drop|remove|skip|strip(?: out)?|without|no)\s+"
+    r"(?:(?:the|any|all|your|its)\s+)?(?:(?:citations?|references?|sources?|warnings?"
+    r"|caveats?|disclaimers?)\s*(?:,|and|or)\s*)+(?:the\s+)?(?:warnings?|caveats?|disclaimers?"
+    r"|safety (?:notes?|info))\b"
+)
+_DISCLAIMER_PATTERNS = (*_DISCLAIMER_PATTERNS, _SAFEGUARD_REMOVAL)
+
 _PROMPT_NOUN = (
     r"(?:prompts?|instructions?|rules|directives|configuration|config|system message"
     r"|programming|guardrails|constraints|preamble|initial message)"
@@ -1177,8 +1193,8 @@ _PROMPT_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
         r"|the developers|someone) (?:tell|instruct|program|prompt) you\b"
         r"|\bhow (?:were|are) you (?:programmed|instructed|prompted|configured)\b"
         r"|\b(?:system|initial|hidden|developer|original|secret) prompt\b(?![-\w])"
-        r"|\byour (?:system|hidden|initial|original|secret|internal|developer) (?:message"
-        r"|instructions|rules)\b"
+        r"|\byour (?:system|hidden|initial|original|secret|internal|developer) (?:\w+ )?"
+        r"(?:message|messages|instructions|rules|prompt)\b"
         r"|\bwhat (?:rules|instructions|prompts?|guidelines|directives) (?:were|have|did) you "
         r"(?:been )?(?:given|told|trained|programmed|get|receive)\b"
     ),
@@ -1245,6 +1261,18 @@ _OVERRIDE_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
         r"(?:any )?(?:restrictions|filters|limits|guardrails|censorship|rules)\b"
     ),
 )
+# Dictated content: "State that IVIG is first-line", "Write a handout saying IVIG cures MS".
+_DICTATED: Final[tuple[re.Pattern[str], ...]] = (
+    _c(r"(?:^|[.!?:]\s*)(?:please\s+)?(?:say|state|claim|declare|assert|confirm|announce)\s+that\b"),
+    _c(
+        r"\b(?:write|draft|create|make|compose|generate)\s+(?:me\s+|us\s+)?(?:a|an|the|some)\s+"
+        r"(?:\w+\s+){0,2}(?:handout|leaflet|flyer|brochure|post|letter|article|note|email"
+        r"|tweet|message|statement|script|ad|advert|advertisement|press release)\s+"
+        r"(?:saying|stating|claiming|that says|that states|that claims|which says|telling)\b"
+    ),
+)
+_OVERRIDE_PATTERNS = (*_OVERRIDE_PATTERNS, *_DICTATED)
+
 _OVERRIDE_EXEMPT_PREFIX: Final = _c(
     r"\b(?:can|should|could|may|do|is it (?:ok|okay|safe) to)\s+(?:i|we|patients?|my \w+|you"
     r"|they|he|she)?\s*(?:still\s+)?$"

@@ -169,7 +169,11 @@ class ChatService:
 
         draft: Draft | None = None
         vector: np.ndarray | None = None
-        wants_answer = not (manipulation and manipulation.category == "prompt_extraction")
+        # Nothing is answered for a prompt-extraction attempt, nor for an instruction with no
+        # question left once the instruction is cut out.
+        wants_answer = bool(question) and not (
+            manipulation and manipulation.category == "prompt_extraction"
+        )
         if wants_answer and _has_substance(standalone):
             t0 = time.perf_counter()
             vector = self.pipeline.embeddings.encode([standalone])[0]
@@ -182,6 +186,7 @@ class ChatService:
                 vector,
                 focus=question if follow_up else None,
                 context=context if follow_up else frozenset(),
+                in_conversation=bool(history),
             )
             timings.answer_ms = (time.perf_counter() - t0) * 1000
             timings.retrieve_ms = draft.retrieve_ms

@@ -59,6 +59,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ivmp": ("methylprednisolone",),
     "solumedrol": ("methylprednisolone",),
     "mri": ("lesions",),
+    "gad": ("gadolinium",),
+    "gd": ("gadolinium",),
     "scan": ("mri",),
     "scans": ("mri",),
     "guideline": ("guidelines", "recommended"),
@@ -102,6 +104,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "delivery": ("postpartum",),
     "renal": ("kidney",),
     "vision": ("optic", "visual"),
+    "eyesight": ("visual", "acuity", "vision"),
+    "sight": ("visual", "acuity"),
     "eye": ("optic", "visual"),
     "blind": ("blinded",),
     "weakness": ("weakness", "strength"),
@@ -131,6 +135,10 @@ _SIDE_EFFECTS = re.compile(r"\bside[ -]?effects?\b")
 def normalise(text: str) -> str:
     """NFKC, lowercase, ASCII apostrophes and dashes, common split compounds joined."""
     low = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+    if not low.isascii():  # "Pöhlau" and "Pohlau" are the same name to a reader
+        low = "".join(
+            c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
+        )
     low = _SIDE_EFFECTS.sub("adverse effects", low)
     return _COMPOUNDS.sub(lambda m: m.group(1) + m.group(2), low)
 
@@ -164,8 +172,9 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lowercased word tokens, stopwords kept."""
-    return _TOKEN.findall(normalise(text).replace("-", " "))
+    """Lowercased word tokens, stopwords kept, possessive 's dropped ("Sorensen's")."""
+    tokens = _TOKEN.findall(normalise(text).replace("-", " "))
+    return [t[:-2] if t.endswith("'s") and len(t) > 3 else t for t in tokens]
 
 
 def content_tokens(text: str) -> list[str]:

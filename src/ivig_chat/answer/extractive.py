@@ -226,6 +226,8 @@ class ExtractiveAnswerer:
                 bonus += 0.08  # the conversation was just about this document
             if len(s.text.split()) < 5:
                 bonus -= 0.15  # a fragment ("MRI activity") says little on its own
+            if s.id in scope.children and lexical < 0.25:
+                bonus -= 0.10  # a list's "...:" lead-in only when the question is about the list
             if s.doc_id in named:
                 bonus += 0.25  # the question names this source's reference number
             if wants_count and _HAS_NUMBER.search(s.text):
@@ -244,12 +246,14 @@ class ExtractiveAnswerer:
         vector: np.ndarray,
         focus: str | None = None,
         context: frozenset[str] = frozenset(),
+        in_conversation: bool = False,
     ) -> Draft:
         """Select and cite the sentences that answer question, or abstain.
 
         focus: the user's own latest words, when question was rewritten from a follow-up; its
         terms weigh double, so "and in progressive MS?" is answered about progressive MS.
         context: documents the previous answer cited; a follow-up is most likely about them.
+        in_conversation: earlier turns set the subject, so it need not be named again.
         """
         scope = self._scope(article_id)
         coverage = scope.vocabulary.coverage(question)
@@ -267,7 +271,8 @@ class ExtractiveAnswerer:
         if best is None:
             draft.reason = "empty corpus"
             return draft
-        if coverage.off_topic(mentions_subject=scope.vocabulary.mentions_subject(question)):
+        mentions = in_conversation or scope.vocabulary.mentions_subject(question)
+        if coverage.off_topic(mentions_subject=mentions):
             draft.reason = f"not in the corpus: {', '.join(coverage.unknown_specific)}"
             return draft
         if coverage.ratio < 0.5:

@@ -51,16 +51,23 @@ class Coverage:
     corrected: dict[str, str]  # typo -> corpus word
 
     def off_topic(self, mentions_subject: bool) -> bool:
-        """Whether the unknown specific names make the question one the corpus cannot answer.
+        """Whether the words the corpus lacks make the question one it cannot answer.
 
-        A question about another drug or disease names it where the article's subject would
-        stand; a long question that mentions the subject may carry an unknown name as context.
+        A question about another drug, disease or topic names it where the article's subject
+        would stand ("Does vitamin D reduce relapses?"). A question that names the subject may
+        carry an unknown word as context ("...JCV positive..."), unless that word is most of
+        what it asks about ("IVIG for myasthenia gravis dosing").
         """
+        unknown = len(self.unknown_specific) + len(self.unknown_other)
+        if not unknown:
+            return False
+        known = len(self.focus) - unknown
+        if not mentions_subject:
+            return bool(self.unknown_specific) or known == 0
         if not self.unknown_specific:
             return False
-        if not mentions_subject or len(self.focus) <= 3:
-            return True
-        return len(self.unknown_specific) / len(self.focus) >= 0.34
+        share = len(self.unknown_specific) / len(self.focus)
+        return known == 0 or share >= 0.5 or (len(self.focus) <= 4 and share >= 0.25)
 
     @property
     def ratio(self) -> float:
