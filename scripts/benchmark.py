@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,8 +100,14 @@ def main() -> int:
             chat.append(timed(service.chat, ChatRequest(q)))
     base = statistics.median(encode)
     results["bare_query_embedding"] = figures(encode)
-    results["search"] = {**figures(search), "ratio_to_embedding": round(statistics.median(search) / base, 2)}
-    results["chat_in_process"] = {**figures(chat), "ratio_to_embedding": round(statistics.median(chat) / base, 2)}
+    results["search"] = {
+        **figures(search),
+        "ratio_to_embedding": round(statistics.median(search) / base, 2),
+    }
+    results["chat_in_process"] = {
+        **figures(chat),
+        "ratio_to_embedding": round(statistics.median(chat) / base, 2),
+    }
 
     from conftest import LiveServer  # the same server the integration tests start
 
@@ -131,12 +136,21 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"machine: {os.cpu_count()} CPUs; {len(qs)} questions x {args.rounds} rounds")
-    print(f"ingest (cold, {results['ingest_records']} records embedded): {results['ingest_cold_s']} s")
-    print(f"ingest (no change, {results['ingest_unchanged_embedded']} embedded): {results['ingest_unchanged_s']} s")
+    print(
+        f"ingest (cold, {results['ingest_records']} records embedded): {results['ingest_cold_s']} s"
+    )
+    print(
+        f"ingest (no change, {results['ingest_unchanged_embedded']} embedded): "
+        f"{results['ingest_unchanged_s']} s"
+    )
     for key in ("bare_query_embedding", "search", "chat_in_process", "chat_http_loopback"):
         row = results[key]
         assert isinstance(row, dict)
-        ratio = f"  ratio to embedding {row['ratio_to_embedding']}" if "ratio_to_embedding" in row else ""
+        ratio = (
+            f"  ratio to embedding {row['ratio_to_embedding']}"
+            if "ratio_to_embedding" in row
+            else ""
+        )
         print(f"{key:22s} p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms{ratio}")
     print(f"cold start to ready (existing index): {results['cold_start_to_ready_s']} s")
     print(f"server resident memory while serving: {results['server_rss_mb']} MB")
