@@ -19,6 +19,7 @@ from .chunking import Chunk, Sentence, chunk_corpus, split_sentences
 from .config import Settings
 from .corpus import Corpus
 from .embeddings import LocalSentenceEmbeddings
+from .errors import IndexNotReady
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,18 @@ def make_chroma_client(settings: Settings) -> Any:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_mode == "http":
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-        )
+        where = f"{settings.chroma_host}:{settings.chroma_port}"
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:  # connection refused, DNS, TLS: all mean "not reachable"
+            raise IndexNotReady(
+                f"Chroma server at {where} is not reachable ({type(exc).__name__}); start it "
+                "or set IVIG_CHAT_CHROMA_MODE=embedded"
+            ) from exc
+        return client
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
