@@ -66,6 +66,7 @@ class _Lexical:
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
         self.chunks = list(chunks)
         corpus_tokens = [content_tokens(c.embedding_text()) or ["_empty_"] for c in self.chunks]
         self.vocab = {t for tokens in corpus_tokens for t in tokens}

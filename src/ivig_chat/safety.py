@@ -398,6 +398,16 @@ _RED_FLAG_SYMPTOMS: Final[tuple[_Symptom, ...]] = tuple(
             r"(?:take|taking|swallow|swallowing) (?:all|a lot of|too many|a bunch of|a handful of)"
             r" (?:of )?(?:my |her |his |their |the )?(?:pills|tablets|meds|medications?)\b"
             r"|\b(?:thinking (?:of|about)|going to|gonna|want to|wants to|planning to) overdos",
+            # Stockpiling or planning to take medication all at once, without the word suicide.
+            r"\b(?:saving|saved|stockpiling|stockpiled|hoarding|hoarded|collecting|collected"
+            r"|keeping) (?:up )?(?:all )?(?:my |her |his |their |the )?(?:pills|tablets|meds"
+            r"|medications?)\b",
+            r"\b(?:take|taking|swallow|swallowing) (?:them|all of them|it all|the lot|all my"
+            r" (?:pills|tablets|meds)) (?:all )?at once\b",
+            r"\bwhats? the point (?:any ?more|of (?:living|going on|it all|anything)"
+            r"|in (?:living|going on))\b|\bwhats? the point\W*$",
+            r"\b(?:cant|cannot|can not) (?:go on|do this any ?more|take (?:it|this) any ?more)"
+            r"(?!\s+(?:with|treatment|therapy|ivig|infusions?))",
             r"\b(?:want|wants|wanted|going|gonna|planning|plan) to end it\b"
             r"(?!\s+(?:with|early|soon|and (?:start|switch|try)))",
             r"\b(?:thinking|thought|thoughts|think|thinks) (?:about|of) (?:suicide|killing "
@@ -1266,7 +1276,7 @@ _DICTATED: Final[tuple[re.Pattern[str], ...]] = (
     _c(r"(?:^|[.!?:]\s*)(?:please\s+)?(?:say|state|claim|declare|assert|confirm|announce)\s+that\b"),
     _c(
         r"\b(?:write|draft|create|make|compose|generate)\s+(?:me\s+|us\s+)?(?:a|an|the|some)\s+"
-        r"(?:\w+\s+){0,2}(?:handout|leaflet|flyer|brochure|post|letter|article|note|email"
+        r"(?:[\w-]+\s+){0,3}(?:handout|leaflet|flyer|brochure|post|letter|article|note|email"
         r"|tweet|message|statement|script|ad|advert|advertisement|press release)\s+"
         r"(?:saying|stating|claiming|that says|that states|that claims|which says|telling)\b"
     ),

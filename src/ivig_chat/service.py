@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,8 +79,15 @@ class SuggestionPicker:
         return self._vectors[article.id]
 
     def pick(
-        self, article: Document, vector: np.ndarray | None, asked: list[str], k: int = 3
+        self,
+        article: Document,
+        vector: np.ndarray | None,
+        asked: list[str],
+        k: int = 3,
+        current: Sequence[str] = (),
     ) -> list[str]:
+        """Unasked questions first; once fewer than two are left, earlier ones again (never
+        `current`, what was just asked), so a response always offers two or three."""
         questions, vectors = self._for(article)
         if not questions:
             return []
@@ -90,7 +97,15 @@ class SuggestionPicker:
         else:
             sims = vectors @ vector
             order = [int(i) for i in np.argsort(-sims) if sims[int(i)] < 0.9]
-        return [questions[i] for i in order if questions[i].lower() not in asked_low][:k]
+        picked = [questions[i] for i in order if questions[i].lower() not in asked_low]
+        if len(picked) < 2:
+            now = {c.strip().lower() for c in current}
+            picked += [
+                questions[i]
+                for i in order
+                if questions[i] not in picked and questions[i].lower() not in now
+            ]
+        return picked[:k]
 
 
 class ChatService:
@@ -162,8 +177,7 @@ class ChatService:
         question = message
         if manipulation and manipulation.category in ("disclaimer_removal", "instruction_override"):
             # Answer what else was asked, if it is a question; never the instruction itself.
-            rest = _without(message, manipulation.evidence)
-            question = rest if _is_question(rest) else ""
+            question = _questions_only(_without(message, manipulation.evidence))
         standalone = condense(question, history) if question else message
         timings.condense_ms = (time.perf_counter() - t0) * 1000
 
@@ -207,6 +221,12 @@ class ChatService:
                 body += f"\n\n{SOURCES_SAY}\n\n{grounded}"
         elif answered:
             status, body = "answered", grounded
+            missing = draft.coverage.unknown_specific if draft and draft.coverage else ()
+            if missing:
+                body = (
+                    f"The article and its sources do not mention {_join(missing)}; this is "
+                    f"what they say about the rest of your question.\n\n{body}"
+                )
         else:
             status, body = "abstained", self._abstention(article, draft)
         if status == "refused":
@@ -221,7 +241,10 @@ class ChatService:
         disclaimer = disclaimer_for(article, request.audience)
         answer = enforce_disclaimer(body, disclaimer)
         suggested = self.suggestions.pick(
-            article, vector if status == "answered" else None, asked + [message, standalone]
+            article,
+            vector if status == "answered" else None,
+            asked + [message, standalone],
+            current=(message, standalone),
         )
         turn_id = new_id("turn")
         response = {
@@ -338,11 +361,11 @@ _QUESTION_START = re.compile(
 )
 
 
-def _is_question(text: str) -> bool:
-    """A question (not a command such as "State that ...") worth answering from the corpus."""
-    text = text.strip()
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
-    return any(s.endswith("?") or _QUESTION_START.match(s) for s in sentences)
+def _questions_only(text: str) -> str:
+    """The sentences of text that ask something; commands ("State that ...") are dropped."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?") or _QUESTION_START.match(s)]
+    return " ".join(asked)
 
 
 def _has_substance(text: str) -> bool:

@@ -121,6 +121,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "methylpred": ("methylprednisolone",),
     "prednisone": ("corticosteroids", "steroids"),
     "pex": ("plasma", "exchange"),
+    "dmt": ("disease", "modifying", "therapies"),
+    "dmts": ("disease", "modifying", "therapies"),
+    "ckd": ("kidney", "disease"),
+    "aki": ("acute", "kidney", "injury"),
+    "pt": ("patient",),
+    "pts": ("patients",),
     "plasmapheresis": ("plasma", "exchange"),
 }
 
@@ -168,6 +174,8 @@ def stem(word: str) -> str:
             break
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] in "lptmgdnr":
+        word = word[:-1]  # British doubling: "trialled" -> "trial", "labelled" -> "label"
     return word
 
 

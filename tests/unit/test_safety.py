@@ -496,3 +496,28 @@ def test_dictated_content_and_safeguard_removal(message: str, category: str) -> 
 )
 def test_ordinary_requests_are_not_manipulation(message: str) -> None:
     assert detect_manipulation(message) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "whats the point anymore. ive been saving up my pills to take them all at once tonight",
+        "I've been stockpiling my tablets",
+        "I cant do this anymore",
+    ],
+)
+def test_self_harm_without_the_word_suicide(message: str) -> None:
+    flag = detect_red_flag(message)
+    assert flag is not None and flag.category == "self_harm"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "What is the point of IVIG if it does not help?",
+        "i cant go on with the infusions, they take all day",
+        "I take my pills all at once in the morning",
+    ],
+)
+def test_everyday_phrasing_is_not_self_harm(message: str) -> None:
+    assert detect_red_flag(message) is None

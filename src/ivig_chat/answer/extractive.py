@@ -148,7 +148,7 @@ class ExtractiveAnswerer:
         vocabulary = Vocabulary(
             [d.text for d in self.corpus.scope(article_id)]
             + [d.title for d in self.corpus.scope(article_id)],
-            subject=article.title,
+            subject=[str(t) for t in article.meta.get("subject") or [article.title]],
         )
         scope = _Scope(
             article_id=article_id,

@@ -8,6 +8,7 @@ Word rarity (wordfreq's Zipf scale) tells specific names from everyday words.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,9 +28,22 @@ QUESTION_WORDS = frozenset(
     option options choice consider considered possible possibly actually really probably
     maybe still even ever never always usually generally overall general specific
     mom dad wife husband son daughter friend sister brother mother father child
-    im ive id dont doesnt isnt cant wont whats hows""".split()
+    im ive id dont doesnt isnt cant wont whats hows pt pts ahead go going look looks
+    follow following followed consider considering big small large matter matters outcome
+    outcomes result results finding findings effect effects benefit benefits role
+    effective effectiveness efficacy data number numbers figure figures author authors
+    authored wrote written publish published publication journal pmid doi ref refs""".split()
 )
 
+# Nouns that make the word before them the name of a condition ("Kawasaki disease").
+CONDITION_NOUNS = frozenset(
+    """disease diseases syndrome syndromes disorder disorders deficiency palsy anemia anaemia
+    purpura neuropathy myopathy arthritis fever infection cancer gravis""".split()
+)
+# Endings of drug names (monoclonal antibodies, kinase inhibitors, S1P modulators...).
+DRUG_SUFFIXES = ("mab", "nib", "imod", "fumarate", "mide", "cillin", "mycin", "vir", "statin")
+
+_REFERENCE = re.compile(r"\b(?:ref(?:erence)?s?)\.?\s*#?\s*\d", re.IGNORECASE)
 SPECIFIC_ZIPF = 3.6  # below this an unknown word names something specific (drug, disease)
 EVERYDAY_ZIPF = 5.3  # at or above this an unknown word is everyday vocabulary
 
@@ -49,6 +63,7 @@ class Coverage:
     unknown_specific: tuple[str, ...]  # specific names the corpus never mentions
     unknown_other: tuple[str, ...]  # other words the corpus never mentions
     corrected: dict[str, str]  # typo -> corpus word
+    named: tuple[str, ...] = ()  # unknown names of a condition or a drug: never context
 
     def off_topic(self, mentions_subject: bool) -> bool:
         """Whether the words the corpus lacks make the question one it cannot answer.
@@ -61,9 +76,11 @@ class Coverage:
         unknown = len(self.unknown_specific) + len(self.unknown_other)
         if not unknown:
             return False
+        if self.named:
+            return True
         known = len(self.focus) - unknown
         if not mentions_subject:
-            return bool(self.unknown_specific) or known == 0
+            return bool(self.unknown_specific) or known == 0 or unknown / len(self.focus) >= 0.5
         if not self.unknown_specific:
             return False
         share = len(self.unknown_specific) / len(self.focus)
@@ -80,20 +97,33 @@ class Coverage:
 class Vocabulary:
     """The words of one article's corpus, for coverage checks and typo repair."""
 
-    def __init__(self, texts: Iterable[str], subject: str) -> None:
+    def __init__(self, texts: Iterable[str], subject: Iterable[str]) -> None:
+        """subject: the terms naming what the article is about (its intervention)."""
         self.words: set[str] = set()
-        for text in texts:
+        texts_list = list(texts)
+        for text in texts_list:
             self.words.update(words(text))
         self.stems = {stem(w) for w in self.words}
-        self.subject = {stem(w) for w in words(subject) if w not in STOPWORDS}
+        # Proper names the corpus uses (authors, reviews, journals): a question naming one is
+        # about the corpus even when it does not name the subject.
+        self.names = {
+            normalise(m.group(0))
+            for text in texts_list
+            for m in re.finditer(r"(?<=[a-z,;(] )[A-Z][a-z\u00e0-\u017f]{2,}\b", text)
+            if zipf(normalise(m.group(0))) < 3.0
+        }
+        self.subject = {stem(w) for term in subject for w in words(term) if w not in STOPWORDS}
         self._by_length: dict[int, list[str]] = {}
         for w in self.words:
             if w.isalpha() and len(w) >= 4:
                 self._by_length.setdefault(len(w), []).append(w)
 
     def mentions_subject(self, question: str) -> bool:
-        """Whether the question names the article's subject (e.g. IVIG)."""
-        return any(stem(w) in self.subject for w in words(question))
+        """Whether the question names the article's subject (e.g. IVIG), one of its references
+        ("ref 3") or a name its sources use ("Achiron", "Cochrane")."""
+        if _REFERENCE.search(question):
+            return True
+        return any(stem(w) in self.subject or w in self.names for w in words(question))
 
     def knows(self, word: str) -> bool:
         """In the corpus itself, or through a synonym the corpus uses ("clots" -> thrombosis)."""
@@ -114,8 +144,10 @@ class Vocabulary:
         specific: list[str] = []
         other: list[str] = []
         corrected: dict[str, str] = {}
-        for w in dict.fromkeys(words(question)):
-            if w in STOPWORDS or w in QUESTION_WORDS or w.isdigit() or len(w) < 2:
+        tokens = words(question)
+        named: list[str] = []
+        for w in dict.fromkeys(tokens):
+            if w in STOPWORDS or w in QUESTION_WORDS or any(c.isdigit() for c in w) or len(w) < 2:
                 continue
             if stem(w) in self.subject:
                 continue
@@ -127,13 +159,17 @@ class Vocabulary:
                 corrected[w] = fixed
                 continue
             frequency = zipf(w)
+            position = tokens.index(w)
+            follower = tokens[position + 1] if position + 1 < len(tokens) else ""
+            if follower in CONDITION_NOUNS or (len(w) > 5 and w.endswith(DRUG_SUFFIXES)):
+                named.append(w)
             if frequency >= EVERYDAY_ZIPF:
                 focus.pop()  # everyday word: says little about the topic
             elif frequency < SPECIFIC_ZIPF:
                 specific.append(w)
             else:
                 other.append(w)
-        return Coverage(tuple(focus), tuple(specific), tuple(other), corrected)
+        return Coverage(tuple(focus), tuple(specific), tuple(other), corrected, tuple(named))
 
     def repair(self, question: str, coverage: Coverage) -> str:
         """The question with typos replaced by the corpus words they meant."""
