@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests"))  # tests/helpers.py: the LiveServer the tests use
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -109,7 +109,7 @@ def main() -> int:
         "ratio_to_embedding": round(statistics.median(chat) / base, 2),
     }
 
-    from conftest import LiveServer  # the same server the integration tests start
+    from helpers import LiveServer  # the same server the integration tests start
 
     launched = time.perf_counter()
     server = LiveServer(settings.data_dir).wait_ready()

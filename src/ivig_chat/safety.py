@@ -1144,7 +1144,7 @@ _REMOVE_VERB = (
 _FILLER = r"(?:(?:the|a|an|any|all|your|those|these|that|this|of|usual|standard|annoying|stupid"
 _FILLER += r"|legal|medical|boring|extra|long|safety|usual|pesky|whole)\s+){0,4}"
 
-_DISCLAIMER_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
+_DISCLAIMER_PATTERNS: tuple[re.Pattern[str], ...] = (
     _c(r"\b" + _REMOVE_VERB + r"\s+" + _FILLER + _DISCLAIMER_NOUN + r"\b"),
     _c(r"\b" + _DISCLAIMER_NOUN + r"[- ]free\b|\bno " + _DISCLAIMER_NOUN + r"\b"),
     _c(
@@ -1222,7 +1222,7 @@ _OVERRIDE_OBJECT = (
     r"|guardrails|programming|training|context|messages?|commands?|settings|policies|policy"
     r"|guidance)"
 )
-_OVERRIDE_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
+_OVERRIDE_PATTERNS: tuple[re.Pattern[str], ...] = (
     _c(
         r"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|dismiss|delete"
         r"|erase|reset|clear)\s+(?:about\s+)?(?:(?:all|any|every|each|of|the|your|my|these|those"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from helpers import free_port
 from ivig_chat.errors import IndexNotReady
 from ivig_chat.pipeline import build_pipeline
 

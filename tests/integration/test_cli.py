@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tiny_corpus
+from helpers import write_tiny_corpus
 
 pytestmark = pytest.mark.integration
 

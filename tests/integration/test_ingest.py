@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ARTICLE, CORPUS, SOURCE, write_tiny_corpus
+from helpers import ARTICLE, CORPUS, SOURCE, write_tiny_corpus
 from ivig_chat.chunking import chunk_corpus, split_sentences
 from ivig_chat.config import Settings
 from ivig_chat.embeddings import OFFLINE_ENVIRONMENT, LocalSentenceEmbeddings

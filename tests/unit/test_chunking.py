@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE, CORPUS, write_tiny_corpus
+from helpers import ARTICLE, CORPUS, write_tiny_corpus
 from ivig_chat.chunking import (
     MAX_CHUNK_CHARS,
     Chunk,

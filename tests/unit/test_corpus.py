@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE, CORPUS, SOURCE, write_tiny_corpus
+from helpers import ARTICLE, CORPUS, SOURCE, write_tiny_corpus
 from ivig_chat.chunking import split_sentences
 from ivig_chat.corpus import (
     Corpus,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..conversation import SQLiteConversationStore
@@ -56,6 +59,63 @@ def default_service_factory(settings: Settings) -> ChatService:
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+class BodyLimit:
+    """413 for a request body over `limit` bytes, declared (Content-Length) or chunked.
+
+    A chunked body has no length up front, so it is read here (at most limit + one chunk)
+    and handed on to the app as if it had just arrived.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.limit:
+                await self._reject(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before sending it all
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._reject(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "payload_too_large", f"Request bodies are limited to {self.limit} bytes."
+        )
+        await response(scope, receive, send)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -107,14 +167,26 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
             allow_headers=["Content-Type"],
         )
 
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
     @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return error_response(
-                413, "payload_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
-            )
-        return await call_next(request)
+    async def request_id(request: Request, call_next: Any) -> Any:
+        """Tag each request with an id (echoed as X-Request-ID) and log its outcome.
+
+        Only method, path, status and time are logged, never the message text.
+        """
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        log.info(
+            "request %s %s -> %s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={"request_id": rid, "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -139,9 +211,12 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 503: "not_ready"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            400: "invalid_json",  # FastAPI could not read the body at all (e.g. not UTF-8)
+            404: "not_found",
+            405: "method_not_allowed",
+            503: "not_ready",
+        }.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

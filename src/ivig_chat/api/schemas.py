@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
+
+
+def _encodable(value: str) -> str:
+    """JSON may carry a lone surrogate (\\ud800); it is not text and cannot be stored or shown."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_encodable)]
 
 
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    message: StrictStr
-    conversation_id: StrictStr | None = None
-    article_id: StrictStr | None = None
+    message: Text
+    conversation_id: Text | None = None
+    article_id: Text | None = None
     audience: Literal["clinician", "patient"] = "clinician"
 
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    turn_id: StrictStr
+    turn_id: Text
     rating: Literal["up", "down"]
-    comment: StrictStr | None = None
+    comment: Text | None = None
 
 
 class Citation(BaseModel):

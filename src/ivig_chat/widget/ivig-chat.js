@@ -1437,16 +1437,19 @@
           )
         : null;
       const title = asText(c.title) || asText(c.doc_id) || `Source ${n}`;
+      // replaceChildren() would insert a null as the text "null": drop the missing parts first
       panel.replaceChildren(
-        h(
-          'div',
-          { class: 'citation-panel-head' },
-          h('p', { class: 'citation-title' }, h('span', { class: 'citation-number', text: `[${n}]` }), title),
-          close
-        ),
-        c.quote ? h('blockquote', { class: 'citation-quote', text: asText(c.quote) }) : null,
-        meta.childNodes.length ? meta : null,
-        link
+        ...[
+          h(
+            'div',
+            { class: 'citation-panel-head' },
+            h('p', { class: 'citation-title' }, h('span', { class: 'citation-number', text: `[${n}]` }), title),
+            close
+          ),
+          c.quote ? h('blockquote', { class: 'citation-quote', text: asText(c.quote) }) : null,
+          meta.childNodes.length ? meta : null,
+          link,
+        ].filter(Boolean)
       );
       panel.setAttribute('data-n', String(n));
       panel.setAttribute('aria-label', `Citation ${n}: ${title}`);

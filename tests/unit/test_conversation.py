@@ -1,0 +1,249 @@
+"""The SQLite conversation store (in a temp folder) and deterministic follow-up condensing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivig_chat.conversation import (
+    SQLiteConversationStore,
+    Turn,
+    condense,
+    is_follow_up,
+    unwrap,
+)
+from ivig_chat.errors import ConversationNotFound, InvalidRequest, TurnNotFound
+
+WRAP = "(follow-up to:"
+
+
+def make_turn(n: int, audience: str = "clinician", **overrides: object) -> Turn:
+    values: dict[str, object] = {
+        "turn_id": f"turn_{n}",
+        "question": f"question {n}?",
+        "standalone_question": f"standalone question {n}?",
+        "status": "answered",
+        "answer": f"Answer {n}. [1]\n\n---\n\nDisclaimer.",
+        "citations": [
+            {
+                "n": 1,
+                "doc_id": "ivig-ms",
+                "ref": None,
+                "title": "T",
+                "section": "S",
+                "quote": f"quote {n} \u2013 0.4 g/kg \u00d7 5",
+                "url": None,
+            }
+        ],
+        "disclaimer": "Disclaimer.",
+        "suggested_questions": ["Q1?", "Q2?"],
+        "audience": audience,
+        "created_at": f"2025-01-01T00:00:0{n}.000+00:00",
+        "versions": {"answerer": "extractive-1"},
+    }
+    values.update(overrides)
+    return Turn(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "conversations.sqlite3"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[SQLiteConversationStore]:
+    s = SQLiteConversationStore(db_path)
+    yield s
+    s.close()
+
+
+# --- store -----------------------------------------------------------------------------------
+
+
+def test_save_turn_creates_the_conversation(
+    store: SQLiteConversationStore, db_path: Path
+) -> None:
+    assert db_path.is_file()  # parent folders are created
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_a")
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    conversation = store.get("conv_a")
+    assert conversation.id == "conv_a"
+    assert conversation.article_id == "ivig-ms"
+    assert conversation.audience == "clinician"
+    assert [t.turn_id for t in conversation.turns] == ["turn_1"]
+    assert conversation.turns[0] == make_turn(1)  # every field round-trips, unicode included
+
+
+def test_turns_come_back_in_the_order_they_were_saved(store: SQLiteConversationStore) -> None:
+    # ids and timestamps deliberately out of lexical order: order is insertion order
+    for n, turn_id in zip((3, 1, 2), ("turn_z", "turn_a", "turn_m"), strict=True):
+        store.save_turn("conv_a", "ivig-ms", make_turn(n, turn_id=turn_id))
+    store.save_turn("conv_b", "ivig-ms", make_turn(9))
+    turns = store.get("conv_a").turns
+    assert [t.turn_id for t in turns] == ["turn_z", "turn_a", "turn_m"]
+    assert [t.question for t in turns] == ["question 3?", "question 1?", "question 2?"]
+    assert [t.turn_id for t in store.get("conv_b").turns] == ["turn_9"]
+
+
+def test_as_dict_is_the_api_shape(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    store.save_turn("conv_a", "ivig-ms", make_turn(2, audience="patient"))
+    data = store.get("conv_a").as_dict()
+    assert set(data) == {"id", "article_id", "audience", "turns"}
+    assert data["id"] == "conv_a"
+    assert data["audience"] == "patient"  # the latest turn's audience
+    assert [t["turn_id"] for t in data["turns"]] == ["turn_1", "turn_2"]
+    assert set(data["turns"][0]) == {
+        "turn_id", "question", "standalone_question", "status", "answer", "citations",
+        "disclaimer", "suggested_questions", "audience", "created_at",
+    }
+    assert "versions" not in data["turns"][0]
+
+
+def test_unknown_conversation_raises(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    with pytest.raises(ConversationNotFound, match="conv_missing"):
+        store.get("conv_missing")
+    assert ConversationNotFound.code == "conversation_not_found"
+
+
+def test_a_turn_id_is_stored_once(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    assert len(store.get("conv_a").turns) == 1  # the failed insert was rolled back
+
+
+def test_feedback_is_stored_and_listed(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    store.save_turn("conv_a", "ivig-ms", make_turn(2, status="abstained"))
+    assert store.feedback_rows() == []
+    first = store.add_feedback("turn_1", "up", "helpful")
+    second = store.add_feedback("turn_2", "down", None)
+    assert first["turn_id"] == "turn_1" and first["rating"] == "up"
+    assert first["comment"] == "helpful"
+    assert first["id"].startswith("fb_") and first["id"] != second["id"]
+    rows = store.feedback_rows()
+    assert [(r["turn_id"], r["rating"], r["comment"]) for r in rows] == [
+        ("turn_1", "up", "helpful"),
+        ("turn_2", "down", ""),
+    ]
+    assert rows[0]["conversation_id"] == "conv_a"
+    assert rows[0]["feedback_id"] == first["id"]
+    assert rows[0]["standalone_question"] == "standalone question 1?"
+    assert [r["status"] for r in rows] == ["answered", "abstained"]
+
+
+def test_feedback_on_an_unknown_turn_raises(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    with pytest.raises(TurnNotFound, match="turn_missing"):
+        store.add_feedback("turn_missing", "up", None)
+    assert store.feedback_rows() == []
+
+
+@pytest.mark.parametrize("rating", ["meh", "UP", "", "thumbs_up"])
+def test_feedback_rating_is_validated(store: SQLiteConversationStore, rating: str) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    with pytest.raises(InvalidRequest, match="rating"):
+        store.add_feedback("turn_1", rating, None)
+    assert store.feedback_rows() == []
+
+
+def test_data_survives_closing_and_reopening(db_path: Path) -> None:
+    first = SQLiteConversationStore(db_path)
+    first.save_turn("conv_a", "ivig-ms", make_turn(1))
+    first.save_turn("conv_a", "ivig-ms", make_turn(2))
+    first.add_feedback("turn_2", "down", "too long")
+    first.close()
+
+    reopened = SQLiteConversationStore(db_path)
+    try:
+        turns = reopened.get("conv_a").turns
+        assert [t.turn_id for t in turns] == ["turn_1", "turn_2"]
+        assert turns[1] == make_turn(2)
+        assert [(r["turn_id"], r["comment"]) for r in reopened.feedback_rows()] == [
+            ("turn_2", "too long")
+        ]
+        reopened.save_turn("conv_a", "ivig-ms", make_turn(3))  # appends after the old turns
+        assert [t.turn_id for t in reopened.get("conv_a").turns] == [
+            "turn_1", "turn_2", "turn_3"
+        ]
+    finally:
+        reopened.close()
+
+
+# --- condense --------------------------------------------------------------------------------
+
+RRMS = "Does IVIG reduce relapse rates in RRMS?"
+AIMS = "What did the AIMS trial show?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does IVIG help in secondary progressive MS?",
+        "What IVIG doses were used in MS studies?",
+        "What did the meta-analysis of IVIG trials in relapsing-remitting MS find?",
+        "Is IVIG in the MS treatment guidelines?",
+    ],
+)
+def test_self_contained_questions_are_unchanged(question: str) -> None:
+    assert condense(question, [RRMS]) == question
+    assert condense(question, []) == question
+
+
+def test_no_history_is_never_a_follow_up() -> None:
+    assert is_follow_up("and in progressive MS?", has_history=False) is False
+    assert is_follow_up("how many patients were in it?", has_history=False) is False
+    assert condense("and in progressive MS?", []) == "and in progressive MS?"
+    assert condense("  how many   patients were in it? ", []) == "how many patients were in it?"
+
+
+def test_follow_ups_with_history() -> None:
+    assert is_follow_up("and in progressive MS?", has_history=True) is True
+    assert is_follow_up("how many patients were in it?", has_history=True) is True
+    assert is_follow_up("Does IVIG help in secondary progressive MS?", has_history=True) is False
+
+
+def test_changed_population_replaces_the_old_one() -> None:
+    standalone = condense("and in progressive MS?", [RRMS])
+    assert standalone == "Does IVIG reduce relapse rates in progressive MS?"
+    assert "progressive" in standalone.lower()
+    assert "rrms" not in standalone.lower()
+    assert "relapsing" not in standalone.lower()
+
+
+def test_pronoun_is_replaced_by_the_named_study() -> None:
+    standalone = condense("how many patients were in it?", [AIMS])
+    assert "AIMS" in standalone
+    assert standalone == "how many patients were in the AIMS trial?"
+    assert WRAP not in standalone
+
+
+def test_the_study_is_found_further_back_in_history() -> None:
+    history = [AIMS, "Was it randomised? (follow-up to: What did the AIMS trial show?)"]
+    assert "AIMS" in condense("what dose did they use?", history)
+
+
+def test_nested_follow_ups_do_not_nest() -> None:
+    history = ["Is there evidence for IVIG in clinically isolated syndrome?"]
+    second = condense("was it well tolerated?", history)
+    assert second == (
+        "was it well tolerated? (follow-up to: "
+        "Is there evidence for IVIG in clinically isolated syndrome?)"
+    )
+    history.append(second)
+    third = condense("how long was treatment?", history)
+    assert third.count(WRAP) == 1
+    assert third == (
+        "how long was treatment? (follow-up to: "
+        "Is there evidence for IVIG in clinically isolated syndrome?)"
+    )
+    history.append(third)
+    fourth = condense("and why?", history)
+    assert fourth.count(WRAP) == 1
+    assert unwrap(fourth) == "Is there evidence for IVIG in clinically isolated syndrome?"
