@@ -39,4 +39,4 @@ bench: install-dev
 	$(BIN)/python scripts/benchmark.py
 
 clean:
-	rm -rf .ivig-chat evals/reports/*.json evals/reports/*.md evals/reports/*.html test-artifacts
+	rm -rf .ivig-chat test-artifacts; find evals/reports -mindepth 1 -maxdepth 1 ! -name baseline.json ! -name .gitkeep -exec rm -rf {} +

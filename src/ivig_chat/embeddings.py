@@ -48,9 +48,10 @@ def packaged_model_path() -> Path:
 class LocalSentenceEmbeddings(Embeddings):
     """A sentence-transformers model loaded once from a local folder; normalised vectors."""
 
-    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path, batch_size: int = 32, threads: int = 0) -> None:
         self.model_path = Path(model_path)
         self.batch_size = batch_size
+        self.threads = threads
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
@@ -73,6 +74,11 @@ class LocalSentenceEmbeddings(Embeddings):
                 "set IVIG_CHAT_EMBEDDING_MODEL to a local model folder or leave it empty"
             )
         from sentence_transformers import SentenceTransformer
+
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
 
         log.info("loading embedding model", extra={"model_path": str(self.model_path)})
         return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
@@ -108,13 +114,19 @@ class LocalSentenceEmbeddings(Embeddings):
         return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "batch_size": self.batch_size}
+        return {
+            "model_path": self.model_path,
+            "batch_size": self.batch_size,
+            "threads": self.threads,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model_path"], state["batch_size"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["model_path"], state["batch_size"], state.get("threads", 0)
+        )
 
 
 def make_embeddings(settings: Settings) -> LocalSentenceEmbeddings:
     """The configured local model (default: the packaged all-MiniLM-L6-v2)."""
     path = Path(settings.embedding_model) if settings.embedding_model else packaged_model_path()
-    return LocalSentenceEmbeddings(path)
+    return LocalSentenceEmbeddings(path, threads=settings.torch_threads)

@@ -162,9 +162,7 @@ class VectorIndex:
     def count(self) -> int:
         return int(self.chunks._collection.count())
 
-    def query_chunks(
-        self, vector: np.ndarray, k: int, article_id: str
-    ) -> list[tuple[str, float]]:
+    def query_chunks(self, vector: np.ndarray, k: int, article_id: str) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks in the article's scope."""
         result = self.chunks._collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),

@@ -951,6 +951,14 @@ def _pick_category(hits: dict[str, tuple[int, int]], text: str) -> str:
         return "thrombosis"
     if "breathing" in cats and _ANAPHYLAXIS_CONTEXT.search(text):
         return "anaphylaxis"
+    # Little urine, swollen legs and confusion after an infusion: kidney injury explains all
+    # three; stroke guidance would send the reader the wrong way.
+    if (
+        {"kidney", "stroke"} <= cats
+        and not cats & {"breathing", "chest_pain"}
+        and not re.search(r"\b(?:face|arm|speech|slurr|droop)", text)
+    ):
+        return "kidney"
     for category in _CATEGORY_PRIORITY:
         if category in cats:
             return category
@@ -1273,7 +1281,9 @@ _OVERRIDE_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 # Dictated content: "State that IVIG is first-line", "Write a handout saying IVIG cures MS".
 _DICTATED: Final[tuple[re.Pattern[str], ...]] = (
-    _c(r"(?:^|[.!?:]\s*)(?:please\s+)?(?:say|state|claim|declare|assert|confirm|announce)\s+that\b"),
+    _c(
+        r"(?:^|[.!?:]\s*)(?:please\s+)?(?:say|state|claim|declare|assert|confirm|announce)\s+that\b"
+    ),
     _c(
         r"\b(?:write|draft|create|make|compose|generate)\s+(?:me\s+|us\s+)?(?:a|an|the|some)\s+"
         r"(?:[\w-]+\s+){0,3}(?:handout|leaflet|flyer|brochure|post|letter|article|note|email"
@@ -1281,7 +1291,28 @@ _DICTATED: Final[tuple[re.Pattern[str], ...]] = (
         r"(?:saying|stating|claiming|that says|that states|that claims|which says|telling)\b"
     ),
 )
-_OVERRIDE_PATTERNS = (*_OVERRIDE_PATTERNS, *_DICTATED)
+# Control of the output itself: "end your answer with ...", "append the token ...", "the correct
+# answer is ...", "respond in French": never a medical question, in a message or a passage.
+_OUTPUT_CONTROL: Final[tuple[re.Pattern[str], ...]] = (
+    _c(r"\bthe (?:correct|right|only|true|official) answer (?:is|will be|should be)\b"),
+    _c(r"\b(?:when|whenever|while) (?:summari[sz]ing|answering|responding|replying)\b"),
+    _c(r"\balways (?:end|start|begin|include|say|reply|respond|answer|finish|sign|mention)\b"),
+    _c(
+        r"\b(?:end|finish|start|begin|close|sign off|conclude|prefix|suffix)\s+(?:your|the|each"
+        r"|every|any|this)\s+(?:answer|reply|response|message|summary|output)s?\s+(?:with|by)\b"
+    ),
+    _c(r"\bsign (?:off|it|your (?:answer|reply|response)) with\b"),
+    _c(
+        r"\b(?:append|prepend|insert|add|include|put)\s+(?:the\s+|this\s+|a\s+)?(?:token|word"
+        r"|phrase|string|code ?word|code|signature|marker|tag)\b"
+    ),
+    _c(
+        r"\b(?:respond|reply|answer|write|speak)\s+(?:only\s+)?in\s+(?:french|spanish|german"
+        r"|italian|portuguese|dutch|chinese|japanese|russian|arabic|latin|pig latin|emoji)\b"
+    ),
+    _c(r"\bi will now (?:say|reply|respond|answer|print|output|write)\b"),
+)
+_OVERRIDE_PATTERNS = (*_OVERRIDE_PATTERNS, *_DICTATED, *_OUTPUT_CONTROL)
 
 _OVERRIDE_EXEMPT_PREFIX: Final = _c(
     r"\b(?:can|should|could|may|do|is it (?:ok|okay|safe) to)\s+(?:i|we|patients?|my \w+|you"
@@ -1556,7 +1587,7 @@ def looks_like_instruction(text: str) -> bool:
     body = norm.text
     if not body:
         return False
-    if any(p.search(body) for p in _INSTRUCTION_PATTERNS):
+    if any(p.search(body) for p in _INSTRUCTION_PATTERNS + _OUTPUT_CONTROL):
         return True
     manipulative = (_OVERRIDE_PATTERNS, _PROMPT_PATTERNS, _DISCLAIMER_PATTERNS)
     return any(p.search(body) for group in manipulative for p in group)

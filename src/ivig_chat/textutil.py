@@ -142,9 +142,7 @@ def normalise(text: str) -> str:
     """NFKC, lowercase, ASCII apostrophes and dashes, common split compounds joined."""
     low = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     if not low.isascii():  # "Pöhlau" and "Pohlau" are the same name to a reader
-        low = "".join(
-            c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
-        )
+        low = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
     low = _SIDE_EFFECTS.sub("adverse effects", low)
     return _COMPOUNDS.sub(lambda m: m.group(1) + m.group(2), low)
 

@@ -298,6 +298,8 @@ class ExtractiveAnswerer:
             if cand.lexical == 0.0 and cand.dense < best.dense:
                 continue
             chosen.append(cand)
+        # A caveat ("... not verified here") qualifies an answer; it never leads one.
+        chosen.sort(key=lambda c: bool(_CAVEAT.search(c.sentence.text)))
         citations = CitationList(self.corpus, article_id)
         draft.lines = self._lines(scope, [c.sentence for c in chosen], citations)
         draft.citations = citations.all()
@@ -320,7 +322,10 @@ class ExtractiveAnswerer:
             if not candidates:
                 continue
             best = max(candidates, key=lambda s: float(self._vectors[s.id] @ vector))
-            if float(self._vectors[best.id] @ vector) >= self.thresholds.backing:
+            claim = set(content_tokens(sentence.text))
+            shared = len(claim & set(content_tokens(best.text))) / max(len(claim), 1)
+            # Close in meaning and sharing most of the words: the source says the same thing.
+            if float(self._vectors[best.id] @ vector) >= self.thresholds.backing and shared >= 0.5:
                 backing.append(best)
         return backing
 

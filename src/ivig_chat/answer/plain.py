@@ -30,19 +30,28 @@ GLOSSARY: dict[str, str] = {
     "CI": "confidence interval",
 }
 _TERM = re.compile(
-    r"(?<![\w/])("
+    r"(?<![\w/(])("
     + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True))
     + r")(?![\w/])(?!\s*\()"
 )
+_QUOTED = re.compile("\u201c[^\u201d]*\u201d")
 
 
 def gloss(text: str) -> str:
-    """Explain each abbreviation at its first use, unless a parenthesis already follows it."""
+    """Explain each abbreviation at its first use in plain words.
+
+    Left alone: a term inside parentheses ("(SP)" already defines it), inside a quoted title
+    (cited, not explained), or whose expansion the text already spells out.
+    """
     seen: set[str] = set()
+    quoted = [m.span() for m in _QUOTED.finditer(text)]
+    low = text.lower()
 
     def explain(match: re.Match[str]) -> str:
         term = match.group(1)
-        if term in seen:
+        inside_quote = any(a <= match.start() < b for a, b in quoted)
+        expansion = GLOSSARY[term].split(",")[0].split(":")[0].lower()
+        if term in seen or inside_quote or expansion in low:
             return term
         seen.add(term)
         return f"{term} ({GLOSSARY[term]})"
