@@ -284,3 +284,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+@command("eval")
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evals.runner import options_from_args, run
+
+    options = options_from_args(args)
+    pipeline, _ = _build(settings)
+    return run(settings, options, pipeline).exit_code
+
+
+def _eval_parser(sub: Any) -> None:
+    p = sub.add_parser("eval", help="run the evaluation suites and write a report")
+    p.add_argument(
+        "--split",
+        choices=["dev", "holdout", "holdout_blind", "all"],
+        default="all",
+        help="chat dataset split(s) to run (default: all, reported separately)",
+    )
+    p.add_argument(
+        "--suite",
+        choices=["all", "chat", "retrieval", "support", "distractor"],
+        default="all",
+        help="run one suite only (default: all)",
+    )
+    p.add_argument(
+        "--against",
+        default=None,
+        metavar="URL",
+        help="run the chat cases against a running server (end-to-end latency only)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="report folder (default: evals/reports/<UTC timestamp>/)",
+    )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REPORT.json",
+        help="compare with an earlier report.json, case by case",
+    )
+    p.add_argument("--limit", type=int, default=None, help="first N cases of each split")
+    p.add_argument("--cases", default=None, help="only these case ids (comma-separated)")
+    p.add_argument(
+        "--evals-dir",
+        default="evals",
+        help="datasets, thresholds.toml and fixtures (default: ./evals)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+_EXTRA_PARSERS.append(_eval_parser)

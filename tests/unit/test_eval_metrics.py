@@ -292,6 +292,7 @@ def test_unresolvable_marker_and_unused_citation_are_invalid(scoring: Scoring) -
     result = score(case(), r, scoring)
     assert result.metrics["citation_validity"].score == 0
     weak = result.claims[0]["weak_citations"]
+    assert result.claims[0]["supported"] and "reason" not in result.claims[0]
     assert weak == [{"n": 3, "useful": False, "reason": "marker does not resolve"}]
     assert result.metrics["citation_precision"].score == 0.5
 

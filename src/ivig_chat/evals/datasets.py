@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from ..corpus import Corpus
 from ..errors import IvigChatError
 
 
@@ -26,3 +28,16 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         ids.add(row["id"])
         rows.append(row)
     return rows
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes (recorded in every report row)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def corpus_hash(corpus: Corpus) -> str:
+    """sha256 over the sorted content hashes of the corpus documents."""
+    digest = hashlib.sha256()
+    for h in sorted(doc.content_hash for doc in corpus.documents.values()):
+        digest.update(h.encode("ascii"))
+    return digest.hexdigest()
