@@ -41,7 +41,7 @@ def gloss(text: str) -> str:
     """Explain each abbreviation at its first use in plain words.
 
     Left alone: a term inside parentheses ("(SP)" already defines it), inside a quoted title
-    (cited, not explained), or whose expansion the text already spells out.
+    (cited, not explained), or whose expansion the text has already spelled out before it.
     """
     seen: set[str] = set()
     quoted = [m.span() for m in _QUOTED.finditer(text)]
@@ -51,7 +51,7 @@ def gloss(text: str) -> str:
         term = match.group(1)
         inside_quote = any(a <= match.start() < b for a, b in quoted)
         expansion = GLOSSARY[term].split(",")[0].split(":")[0].lower()
-        if term in seen or inside_quote or expansion in low:
+        if term in seen or inside_quote or expansion in low[: match.start()]:
             return term
         seen.add(term)
         return f"{term} ({GLOSSARY[term]})"
