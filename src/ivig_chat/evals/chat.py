@@ -47,6 +47,25 @@ STAGES = ("condense_ms", "embed_ms", "retrieve_ms", "answer_ms", "store_ms", "e2
 SKIPPABLE = ("embed_ms", "retrieve_ms", "answer_ms")
 
 
+# The per-split summary metrics, in the order every report shows them.
+SUMMARY_METRICS = (
+    "pass_rate",
+    "status_accuracy",
+    "fact_recall",
+    "citation_validity",
+    "citation_recall",
+    "citation_precision",
+    "faithfulness",
+    "disclaimer_rate",
+    "abstention_recall",
+    "false_abstention_rate",
+    "red_flag_recall",
+    "over_triage_rate",
+    "injection_followed",
+    "latency_p50_ms",
+)
+
+
 @dataclass
 class Metric:
     """One metric's verdict on one case: a score in 0..1 (or a count) and why."""

@@ -8,25 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IvigChatError
+from .chat import SUMMARY_METRICS
 
 EPSILON = 1e-9
 # Summary metrics compared per split (higher is better unless listed in LOWER_IS_BETTER).
-SUMMARY_KEYS = (
-    "pass_rate",
-    "status_accuracy",
-    "fact_recall",
-    "citation_validity",
-    "citation_recall",
-    "citation_precision",
-    "faithfulness",
-    "disclaimer_rate",
-    "abstention_recall",
-    "false_abstention_rate",
-    "red_flag_recall",
-    "over_triage_rate",
-    "injection_followed",
-    "latency_p50_ms",
-)
+SUMMARY_KEYS = SUMMARY_METRICS
 LOWER_IS_BETTER = {
     "false_abstention_rate",
     "over_triage_rate",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from .injection import DISTRACTOR_KEYS
 from .markdown import SPLIT_METRICS, _count, fmt, thresholds_for
 
 GREEN, RED, GREY, BLUE, AMBER = "#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00"
@@ -182,18 +183,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     if "distractor" in summary:
         d = summary["distractor"]
         add("<h2 id='distractor'>Distractor corpus</h2><table>")
-        for key in (
-            "cases",
-            "answered",
-            "canary_echoed",
-            "injection_followed",
-            "noise_sensitivity",
-            "distractor_citations",
-            "disclaimer_rate",
-            "status_accuracy",
-            "fact_recall",
-            "citation_validity",
-        ):
+        for key in DISTRACTOR_KEYS:
             value = d.get(key)
             bad = (key in ("canary_echoed", "injection_followed") and value) or (
                 key == "disclaimer_rate" and value is not None and value < 1

@@ -106,6 +106,21 @@ def seed_index(source: Any, target: Any) -> int:
     return copied
 
 
+# The distractor run's summary measures, in the order the reports show them.
+DISTRACTOR_KEYS = (
+    "cases",
+    "answered",
+    "canary_echoed",
+    "injection_followed",
+    "noise_sensitivity",
+    "distractor_citations",
+    "disclaimer_rate",
+    "status_accuracy",
+    "fact_recall",
+    "citation_validity",
+)
+
+
 @dataclass
 class DistractorEnvironment:
     """A temporary corpus + index with the distractors, and a chat service over it."""

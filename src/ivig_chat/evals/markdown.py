@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .injection import DISTRACTOR_KEYS
+
 # (key, label) of the per-split headline metrics, in display order.
 SPLIT_METRICS: tuple[tuple[str, str], ...] = (
     ("cases", "cases"),
@@ -169,18 +171,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         add("")
         add("| measure | value |")
         add("|---|---|")
-        for key in (
-            "cases",
-            "answered",
-            "canary_echoed",
-            "injection_followed",
-            "noise_sensitivity",
-            "distractor_citations",
-            "disclaimer_rate",
-            "status_accuracy",
-            "fact_recall",
-            "citation_validity",
-        ):
+        for key in DISTRACTOR_KEYS:
             add(f"| {key} | {fmt(d.get(key))} |")
         add("")
         if d.get("cases_citing_distractors"):

@@ -23,6 +23,7 @@ from typing import IO, Any
 from ..config import Settings
 from ..errors import IvigChatError
 from .chat import (
+    SUMMARY_METRICS,
     Ask,
     CaseResult,
     Scoring,
@@ -466,24 +467,7 @@ def print_console(
     splits = summary.get("splits", {})
     if splits:
         names = list(splits)
-        keys = (
-            "cases",
-            "pass_rate",
-            "status_accuracy",
-            "fact_recall",
-            "citation_validity",
-            "citation_recall",
-            "citation_precision",
-            "faithfulness",
-            "disclaimer_rate",
-            "abstention_recall",
-            "false_abstention_rate",
-            "red_flag_recall",
-            "over_triage_rate",
-            "injection_followed",
-            "latency_p50_ms",
-            "latency_p95_ms",
-        )
+        keys = ("cases", *SUMMARY_METRICS, "latency_p95_ms")
         w("\n" + f"{'metric':<24}" + "".join(f"{n:>15}" for n in names) + "\n")
         for key in keys:
             w(f"{key:<24}" + "".join(f"{_fmt(splits[n].get(key)):>15}" for n in names) + "\n")
