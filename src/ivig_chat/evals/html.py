@@ -11,24 +11,15 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from .chat import SUMMARY_METRICS
 from .injection import DISTRACTOR_KEYS
 from .markdown import SPLIT_METRICS, _count, fmt, thresholds_for
 
 GREEN, RED, GREY, BLUE, AMBER = "#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00"
+# The summary metrics that are rates in [0, 1] (drawn as bars), plus the false-answer rate.
 RATE_METRICS = (
-    "pass_rate",
-    "status_accuracy",
-    "fact_recall",
-    "citation_validity",
-    "citation_recall",
-    "citation_precision",
-    "faithfulness",
-    "disclaimer_rate",
-    "abstention_recall",
-    "false_abstention_rate",
+    *(m for m in SUMMARY_METRICS if m not in ("injection_followed", "latency_p50_ms")),
     "false_answer_rate",
-    "red_flag_recall",
-    "over_triage_rate",
 )
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#212121;
