@@ -26,38 +26,36 @@ def command(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def _progress_bar(total: int) -> Any:
-    """A tqdm bar on stderr when there is real work to show; None otherwise."""
-    if total < 20:
-        return None
-    from tqdm import tqdm
+class _ProgressBar:
+    """A tqdm bar on stderr while a refresh embeds; none for a handful of records."""
 
-    return tqdm(total=total, desc="embedding", unit="text", file=sys.stderr, leave=False)
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if total >= 20:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="embedding", unit="text", file=sys.stderr)
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _build(settings: Settings, refresh: bool = True) -> Any:
     """The pipeline, with a progress bar while it embeds new corpus text."""
-    from .corpus import load_corpus
-    from .embeddings import make_embeddings
-    from .index import VectorIndex, make_chroma_client, pending_work
     from .pipeline import build_pipeline
 
-    embeddings = make_embeddings(settings)
-    bar = None
-    if refresh:
-        corpus = load_corpus(settings.corpus_dir)
-        index = VectorIndex(make_chroma_client(settings), settings.collection, embeddings)
-        bar = _progress_bar(pending_work(corpus, index))
+    bar = _ProgressBar()
     try:
-        return build_pipeline(
-            settings,
-            refresh=refresh,
-            embeddings=embeddings,
-            progress=(lambda n, _label: bar.update(n)) if bar else None,
-        )
+        return build_pipeline(settings, refresh=refresh, progress=bar)
     finally:
-        if bar:
-            bar.close()
+        bar.close()
 
 
 @command("ingest")

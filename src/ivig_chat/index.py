@@ -9,9 +9,9 @@ corpus are deleted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,7 +24,13 @@ from .errors import IndexNotReady
 log = logging.getLogger(__name__)
 
 BATCH = 64
-Progress = Callable[[int, str], Any]  # (items just done, label) -> anything
+
+
+class Progress(Protocol):
+    """Told how many records a refresh will embed, then how many it has done."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, done: int) -> None: ...
 
 
 def scope_key(article_id: str) -> str:
@@ -183,9 +189,17 @@ class VectorIndex:
         }
 
 
-def _sync(
-    store: Any, records: Sequence[Record], progress: Progress | None, label: str
-) -> tuple[int, int, set[str]]:
+@dataclass
+class _Plan:
+    """What one collection needs: ids to delete and records to (re)embed."""
+
+    store: Any
+    stale: list[str]
+    new: list[Record]
+    removed: int  # ids that left the corpus (stale also holds rewritten ones)
+
+
+def _plan(store: Any, records: Sequence[Record]) -> _Plan:
     got = store.get(include=["metadatas"])
     stored = dict(zip(got["ids"], got["metadatas"], strict=False))
     wanted = {r.id: r for r in records}
@@ -193,27 +207,32 @@ def _sync(
     # edit earlier in the document, refs, scope): rewrite such records. Chroma merges metadata on
     # update, so a dropped scope flag would survive an in-place update.
     current = {i for i, meta in stored.items() if i in wanted and meta == wanted[i].metadata}
-    removed = len(set(stored) - set(wanted))
-    stale = sorted(set(stored) - current)
-    if stale:
-        store.delete(ids=stale)
-    new = [r for r in records if r.id not in current]
-    for i in range(0, len(new), BATCH):
-        batch = new[i : i + BATCH]
-        store.add_texts(
+    return _Plan(
+        store=store,
+        stale=sorted(set(stored) - current),
+        new=[r for r in records if r.id not in current],
+        removed=len(set(stored) - set(wanted)),
+    )
+
+
+def _apply(plan: _Plan, progress: Progress | None) -> None:
+    if plan.stale:
+        plan.store.delete(ids=plan.stale)
+    for i in range(0, len(plan.new), BATCH):
+        batch = plan.new[i : i + BATCH]
+        plan.store.add_texts(
             texts=[r.text for r in batch],
             metadatas=[r.metadata for r in batch],
             ids=[r.id for r in batch],
         )
         if progress:
-            progress(len(batch), label)
-    return len(new), removed, {r.id for r in new}
+            progress.advance(len(batch))
 
 
 def refresh_index(
     corpus: Corpus, index: VectorIndex, progress: Progress | None = None
 ) -> IngestReport:
-    """Make the collections match the corpus, embedding only what is new."""
+    """Make the collections match the corpus, embedding only what is new or changed."""
     report = IngestReport(documents=len(corpus.documents))
     if not index.model_matches():
         log.warning("embedding model changed: rebuilding the index")
@@ -222,20 +241,16 @@ def refresh_index(
     chunks = chunk_corpus(corpus)
     sentences = [s for doc in corpus.documents.values() for s in split_sentences(doc)]
     report.chunks, report.sentences = len(chunks), len(sentences)
-    embedded_c, removed_c, written = _sync(index.chunks, chunk_records(chunks), progress, "chunks")
-    embedded_s, removed_s, _ = _sync(
-        index.sentences, sentence_records(corpus, sentences), progress, "sentences"
-    )
-    report.embedded = embedded_c + embedded_s
-    report.removed = removed_c + removed_s
+    plans = [
+        _plan(index.chunks, chunk_records(chunks)),
+        _plan(index.sentences, sentence_records(corpus, sentences)),
+    ]
+    if progress:
+        progress.start(sum(len(p.new) for p in plans))
+    for plan in plans:
+        _apply(plan, progress)
+    written = {r.id for r in plans[0].new}
+    report.embedded = sum(len(p.new) for p in plans)
+    report.removed = sum(p.removed for p in plans)
     report.changed_documents = sorted({c.doc_id for c in chunks if c.id in written})
     return report
-
-
-def pending_work(corpus: Corpus, index: VectorIndex) -> int:
-    """How many records a refresh would embed (for sizing a progress bar)."""
-    chunk_ids = {c.id for c in chunk_corpus(corpus)}
-    sentence_ids = {s.id for d in corpus.documents.values() for s in split_sentences(d)}
-    have_c = set(index.chunks.get(include=[])["ids"])
-    have_s = set(index.sentences.get(include=[])["ids"])
-    return len(chunk_ids - have_c) + len(sentence_ids - have_s)

@@ -71,7 +71,7 @@ class SuggestionPicker:
         self.pipeline = pipeline
         self._vectors: dict[str, tuple[list[str], np.ndarray]] = {}
 
-    def _for(self, article: Document) -> tuple[list[str], np.ndarray]:
+    def for_article(self, article: Document) -> tuple[list[str], np.ndarray]:
         if article.id not in self._vectors:
             questions = [str(q) for q in article.meta.get("suggested_questions") or []]
             vectors = self.pipeline.embeddings.encode(questions) if questions else np.zeros((0, 1))
@@ -88,7 +88,7 @@ class SuggestionPicker:
     ) -> list[str]:
         """Unasked questions first; once fewer than two are left, earlier ones again (never
         `current`, what was just asked), so a response always offers two or three."""
-        questions, vectors = self._for(article)
+        questions, vectors = self.for_article(article)
         if not questions:
             return []
         asked_low = {a.strip().lower() for a in asked}
@@ -130,7 +130,7 @@ class ChatService:
         for article in self.corpus.articles():
             self.answerer.warm(article.id)
             self.pipeline.retriever.warm(article.id)
-            self.suggestions._for(article)
+            self.suggestions.for_article(article)
             self.answerer.vocabulary(article.id).coverage("warm up the word list")
         self.pipeline.embeddings.encode(["warm up"])
 
