@@ -60,7 +60,10 @@ def _build(settings: Settings, refresh: bool = True) -> Any:
 
 @command("ingest")
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge import load_knowledge
+
     started = time.perf_counter()
+    load_knowledge(settings.knowledge_dir)  # a bad knowledge file fails here, before any work
     _, report = _build(settings)
     elapsed = time.perf_counter() - started
     if args.json:
@@ -297,7 +300,7 @@ def _eval_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="run the evaluation suites and write a report")
     p.add_argument(
         "--split",
-        choices=["dev", "holdout", "holdout_blind", "all"],
+        choices=["dev", "holdout", "holdout_blind", "blind2", "all"],
         default="all",
         help="chat dataset split(s) to run (default: all, reported separately)",
     )

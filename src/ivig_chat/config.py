@@ -20,6 +20,10 @@ class Settings(BaseSettings):
         description="Where the index and the conversation database live.",
     )
     corpus_dir: Path = Field(default=Path("corpus"), description="Articles and their sources.")
+    knowledge_dir: Path = Field(
+        default=Path("knowledge"),
+        description="Clinical knowledge a clinician reviews (red flags, triage examples).",
+    )
     embedding_model: str = Field(
         default="",
         description="Folder of a local sentence-transformers model; empty = the packaged "

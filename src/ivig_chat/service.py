@@ -23,8 +23,10 @@ from .conversation import ConversationStore, Turn, condense, new_id, now_iso
 from .corpus import Document
 from .disclaimer import disclaimer_for, enforce_disclaimer
 from .errors import InvalidRequest
+from .knowledge import load_knowledge
 from .pipeline import Pipeline
-from .safety import detect_manipulation, detect_red_flag, refusal_text, urgent_guidance
+from .safety import Triage, detect_manipulation, refusal_text, urgent_guidance
+from .safety.semantic import SemanticTriage, VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,14 @@ class ChatService:
         pipeline: Pipeline,
         answerer: ExtractiveAnswerer,
         store: ConversationStore,
+        triage: Triage | None = None,
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.corpus = pipeline.corpus
         self.answerer = answerer
         self.store = store
+        self.triage = triage or Triage()
         self.suggestions = SuggestionPicker(pipeline)
 
     def warm(self) -> None:
@@ -132,6 +136,7 @@ class ChatService:
             self.pipeline.retriever.warm(article.id)
             self.suggestions.for_article(article)
             self.answerer.vocabulary(article.id).coverage("warm up the word list")
+        self.triage.warm()
         self.pipeline.embeddings.encode(["warm up"])
 
     def validate(self, request: ChatRequest) -> None:
@@ -172,7 +177,6 @@ class ChatService:
         message = " ".join(request.message.split())
 
         t0 = time.perf_counter()
-        red_flag = detect_red_flag(message)
         manipulation = detect_manipulation(message)
         question = message
         if manipulation and manipulation.category in ("disclaimer_removal", "instruction_override"):
@@ -181,17 +185,27 @@ class ChatService:
         standalone = condense(question, history) if question else message
         timings.condense_ms = (time.perf_counter() - t0) * 1000
 
+        # One batched model call embeds the standalone question and the message's clauses for
+        # triage; the question's vector is reused for retrieval and answering.
+        t0 = time.perf_counter()
+        triage_texts = self.triage.texts(message) if self.triage.semantic else []
+        batch = [standalone] + [t for t in triage_texts if t != standalone]
+        vectors = self.pipeline.embeddings.encode(batch) if _has_substance(standalone) else None
+        timings.embed_ms = (time.perf_counter() - t0) * 1000
+        triage_vectors = None
+        if vectors is not None and triage_texts:
+            rows = {text: i for i, text in enumerate(batch)}
+            triage_vectors = vectors[[rows[t] for t in triage_texts]]
+        red_flag = self.triage.assess(message, triage_vectors)
+
         draft: Draft | None = None
-        vector: np.ndarray | None = None
+        vector: np.ndarray | None = vectors[0] if vectors is not None else None
         # Nothing is answered for a prompt-extraction attempt, nor for an instruction with no
         # question left once the instruction is cut out.
         wants_answer = bool(question) and not (
             manipulation and manipulation.category == "prompt_extraction"
         )
-        if wants_answer and _has_substance(standalone):
-            t0 = time.perf_counter()
-            vector = self.pipeline.embeddings.encode([standalone])[0]
-            timings.embed_ms = (time.perf_counter() - t0) * 1000
+        if wants_answer and vector is not None:
             t0 = time.perf_counter()
             follow_up = standalone != question
             draft = self.answerer.answer(
@@ -407,10 +421,24 @@ def _pieces(text: str, size: int = 48) -> Iterator[str]:
         start = end
 
 
+def build_triage(settings: Settings, pipeline: Pipeline) -> Triage:
+    """Rules plus the semantic layer, from the reviewed knowledge folder (validated here)."""
+    knowledge = load_knowledge(settings.knowledge_dir)
+    semantic = SemanticTriage(
+        knowledge.red_flags,
+        knowledge.triage_examples,
+        knowledge.triage_thresholds,
+        pipeline.embeddings.encode,
+        model_name=pipeline.embeddings.name,
+        cache=VectorCache(settings.data_dir / "cache"),
+    )
+    return Triage(semantic)
+
+
 def build_service(settings: Settings, pipeline: Pipeline, store: ConversationStore) -> ChatService:
     """Compose the extractive answerer over the pipeline's corpus and stored sentence vectors."""
     sentences = [s for d in pipeline.corpus.documents.values() for s in split_sentences(d)]
     answerer = ExtractiveAnswerer(
         pipeline.corpus, sentences, pipeline.index.sentence_vectors(), pipeline.retriever
     )
-    return ChatService(settings, pipeline, answerer, store)
+    return ChatService(settings, pipeline, answerer, store, build_triage(settings, pipeline))

@@ -54,9 +54,9 @@ URGENT: list[tuple[str, str]] = [
     ("she suddenly can't see out of her right eye", "stroke"),
     ("he is suddenly confused and talking nonsense", "stroke"),
     # meningitis
-    ("worst headache of my life and my neck is stiff after ivig yesterday", "meningitis"),
-    ("I have a terrible headache, fever and light hurts my eyes since the infusion", "meningitis"),
-    ("my son has a stiff neck and a bad headache after his IVIG", "meningitis"),
+    ("worst headache of my life and my neck is stiff after ivig yesterday", "meningism"),
+    ("I have a terrible headache, fever and light hurts my eyes since the infusion", "meningism"),
+    ("my son has a stiff neck and a bad headache after his IVIG", "meningism"),
     # thrombosis
     ("My left calf is swollen and painful since the infusion", "thrombosis"),
     ("my patient is coughing up blood", "thrombosis"),
@@ -70,10 +70,10 @@ URGENT: list[tuple[str, str]] = [
     ("she's seizing on the infusion chair", "seizure"),
     ("my patient just had a seizure during the infusion", "seizure"),
     # other emergencies
-    ("My mother collapsed after the infusion", "other_emergency"),
-    ("he passed out and is unresponsive", "other_emergency"),
-    ("she won't wake up", "other_emergency"),
-    ("pt hypotensive, BP dropping fast", "other_emergency"),
+    ("My mother collapsed after the infusion", "collapse"),
+    ("he passed out and is unresponsive", "collapse"),
+    ("she won't wake up", "collapse"),
+    ("pt hypotensive, BP dropping fast", "collapse"),
     # self-harm
     ("i want to kill myself", "self_harm"),
     ("i dont want to live anymore", "self_harm"),
@@ -90,7 +90,7 @@ URGENT: list[tuple[str, str]] = [
     ("my husband has arm weakness after the infusion", "stroke"),
     ('She keeps saying "my chest hurts"', "chest_pain"),
     ("Patient developed rigors, hypotension and wheeze 20 min into the infusion", "breathing"),
-    ("Headache, stiff neck, can't stand the light. Had IVIG yesterday", "meningitis"),
+    ("Headache, stiff neck, can't stand the light. Had IVIG yesterday", "meningism"),
     # typography and odd characters
     ("I CAN\u2019T BREATHE!!", "breathing"),
     ("my  chest\u00a0hurts", "chest_pain"),
@@ -167,7 +167,9 @@ def test_ordinary_questions_are_not_flagged(message: str) -> None:
 def test_list_sizes() -> None:
     assert len(URGENT) >= 30
     assert len(NOT_URGENT) >= 30
-    assert {c for _, c in URGENT} == set(RED_FLAG_CATEGORIES)
+    # Haemolysis and sepsis have no rules: the semantic layer finds them
+    # (tests/integration/test_triage.py).
+    assert {c for _, c in URGENT} == set(RED_FLAG_CATEGORIES) - {"haemolysis", "sepsis"}
 
 
 @pytest.mark.parametrize(
@@ -257,7 +259,7 @@ def test_self_harm_guidance_differs_by_audience() -> None:
 
 def test_unknown_category_falls_back_to_generic_emergency() -> None:
     text = urgent_guidance(RedFlag("something_new", "x"), "patient")
-    assert text == urgent_guidance(RedFlag("other_emergency", "x"), "patient")
+    assert text == urgent_guidance(RedFlag("collapse", "x"), "patient")
 
 
 # ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from .support import DEFAULT_THRESHOLD, Evidence, SupportScorer, abbreviations, 
 from .thresholds import Check, check, failures, load_thresholds
 
 SUITES = ("support", "retrieval", "chat", "distractor")
-SPLITS = ("dev", "holdout", "holdout_blind")
+SPLITS = ("dev", "holdout", "holdout_blind", "blind2")
 RETRIEVAL_K = 5
 
 

@@ -1,0 +1,193 @@
+"""Clinical knowledge a clinician reviews, loaded from knowledge/*.yaml and validated once.
+
+A bad file fails start-up (`ingest`, `serve`, `eval`) with the file, the entry and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import IvigChatError
+
+
+class KnowledgeError(IvigChatError):
+    """A knowledge file is missing or does not follow its schema."""
+
+    code = "knowledge_error"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _texts(items: list[str], where: str) -> list[str]:
+    cleaned = [" ".join(str(t).split()) for t in items]
+    if any(not t for t in cleaned):
+        raise ValueError(f"{where}: empty text")
+    if len(set(t.lower() for t in cleaned)) != len(cleaned):
+        raise ValueError(f"{where}: the same text is listed twice")
+    return cleaned
+
+
+class RedFlagCategory(_Strict):
+    """One emergency: whole presentations, or sign groups with a combination rule."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    name: str = Field(min_length=3)
+    source: str = Field(min_length=10)
+    presentations: list[str] = Field(default_factory=list)
+    signs: dict[str, list[str]] = Field(default_factory=dict)
+    at_least: int | None = Field(default=None, ge=2)
+    all_of: list[list[str]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RedFlagCategory:
+        _texts(self.presentations, f"category {self.id}: presentations")
+        for group, texts in self.signs.items():
+            if not texts:
+                raise ValueError(f"category {self.id}: sign group {group!r} is empty")
+            _texts(texts, f"category {self.id}: sign group {group!r}")
+        if not self.presentations and not self.signs:
+            raise ValueError(f"category {self.id}: needs presentations or signs")
+        if self.signs and (self.at_least is None) == (not self.all_of):
+            raise ValueError(f"category {self.id}: signs need exactly one of at_least or all_of")
+        if self.at_least is not None and self.at_least > len(self.signs):
+            raise ValueError(f"category {self.id}: at_least exceeds the number of sign groups")
+        for alternatives in self.all_of:
+            unknown = [g for g in alternatives if g not in self.signs]
+            if not alternatives or unknown:
+                raise ValueError(f"category {self.id}: all_of names unknown groups {unknown}")
+        return self
+
+    def combination_met(self, groups: set[str]) -> bool:
+        """Whether the sign groups found make this combination an emergency."""
+        if self.at_least is not None:
+            return len(groups & set(self.signs)) >= self.at_least
+        return all(any(g in groups for g in alternatives) for alternatives in self.all_of)
+
+
+class NotEmergencies(_Strict):
+    source: str = Field(min_length=10)
+    examples: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> NotEmergencies:
+        _texts(self.examples, "not_emergencies")
+        return self
+
+
+class RedFlagBank(_Strict):
+    """knowledge/red_flags.yaml."""
+
+    schema_: str = Field(alias="schema", pattern=r"^red_flags/1$")
+    categories: list[RedFlagCategory] = Field(min_length=1)
+    not_emergencies: NotEmergencies
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RedFlagBank:
+        ids = [c.id for c in self.categories]
+        if len(set(ids)) != len(ids):
+            raise ValueError("category ids must be unique")
+        return self
+
+    def category(self, category_id: str) -> RedFlagCategory:
+        for c in self.categories:
+            if c.id == category_id:
+                return c
+        raise KeyError(category_id)
+
+
+class TriageThresholds(_Strict):
+    """knowledge/triage_thresholds.yaml: chosen by cross-validation, with the figures behind."""
+
+    schema_: str = Field(alias="schema", pattern=r"^triage_thresholds/1$")
+    probability: float = Field(gt=0.0, lt=1.0)  # classifier probability that flags a message
+    regularisation: float = Field(gt=0.0)  # inverse regularisation strength (C) of the fit
+    nearest: float = Field(ge=0.0, le=1.0)  # a message this far from every presentation is not one
+    presentation: float = Field(ge=0.0, le=1.01)  # this close to one presentation flags alone
+    sign: float = Field(ge=0.0, le=1.0)  # cosine at which a clause shows a combination's sign
+    chosen_by: str = Field(min_length=10)
+    cross_validated: dict[str, Any] = Field(default_factory=dict)
+
+
+class TriageExample(_Strict):
+    """One labelled message of knowledge/triage_examples.jsonl."""
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    label: Literal["emergency", "not_emergency"]
+    category: str = Field(pattern=r"^[a-z_]+$")
+    voice: str = ""
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything loaded from the knowledge folder."""
+
+    red_flags: RedFlagBank
+    triage_thresholds: TriageThresholds
+    triage_examples: tuple[TriageExample, ...]
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        raise KnowledgeError(f"{path}: missing (the knowledge folder must hold it)")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path}: not valid YAML ({exc})") from exc
+
+
+def validated(model: type[BaseModel], path: Path) -> Any:
+    data = _read(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise KnowledgeError(f"{path}: {problems}") from exc
+
+
+def load_examples(path: Path, categories: set[str] | None = None) -> tuple[TriageExample, ...]:
+    """Labelled triage messages, one JSON object a line; errors name the file and line."""
+    if not path.is_file():
+        raise KnowledgeError(f"{path}: missing (the knowledge folder must hold it)")
+    out: list[TriageExample] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            example = TriageExample.model_validate(json.loads(line))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise KnowledgeError(f"{path}:{number}: {exc}") from exc
+        if example.id in seen:
+            raise KnowledgeError(f"{path}:{number}: duplicate id {example.id!r}")
+        if categories and example.label == "emergency" and example.category not in categories:
+            raise KnowledgeError(
+                f"{path}:{number}: category {example.category!r} is not in red_flags.yaml"
+            )
+        seen.add(example.id)
+        out.append(example)
+    return tuple(out)
+
+
+def load_knowledge(folder: Path) -> Knowledge:
+    """Read and validate every knowledge file; raise KnowledgeError naming what is wrong."""
+    folder = Path(folder)
+    red_flags: RedFlagBank = validated(RedFlagBank, folder / "red_flags.yaml")
+    return Knowledge(
+        red_flags=red_flags,
+        triage_thresholds=validated(TriageThresholds, folder / "triage_thresholds.yaml"),
+        triage_examples=load_examples(
+            folder / "triage_examples.jsonl", {c.id for c in red_flags.categories}
+        ),
+    )

@@ -1,0 +1,32 @@
+"""Red-flag triage of one message: the rules are the floor, the semantic layer generalises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .red_flags import RedFlag, detect_red_flag
+from .semantic import SemanticTriage, units
+
+
+class Triage:
+    """Rules first (precise categories and evidence); meaning for every wording they miss."""
+
+    def __init__(self, semantic: SemanticTriage | None = None) -> None:
+        self.semantic = semantic
+
+    def warm(self) -> None:
+        if self.semantic is not None:
+            self.semantic.warm()
+
+    @staticmethod
+    def texts(message: str) -> list[str]:
+        """Texts to embed for this message, in the caller's batched model call."""
+        return units(message)
+
+    def assess(self, message: str, vectors: np.ndarray | None = None) -> RedFlag | None:
+        """vectors: one row per text of texts(message), or None to let the layer embed."""
+        flag = detect_red_flag(message)
+        if flag is not None or self.semantic is None:
+            return flag
+        found = self.semantic.assess(message, vectors)
+        return RedFlag(found.category, found.evidence) if found else None
