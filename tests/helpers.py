@@ -11,6 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+KNOWLEDGE = REPO / "knowledge"
 
 
 ARTICLE = """\

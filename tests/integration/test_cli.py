@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import write_tiny_corpus
+from helpers import KNOWLEDGE, write_tiny_corpus
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +20,7 @@ def _env(data_dir: Path, corpus_dir: Path) -> dict[str, str]:
     env.update(
         IVIG_CHAT_DATA_DIR=str(data_dir),
         IVIG_CHAT_CORPUS_DIR=str(corpus_dir),
+        IVIG_CHAT_KNOWLEDGE_DIR=str(KNOWLEDGE),
         IVIG_CHAT_DEFAULT_ARTICLE="tiny-article",
     )
     return env
