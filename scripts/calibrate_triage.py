@@ -33,7 +33,7 @@ from ivig_chat.knowledge import (  # noqa: E402
     validated,
 )
 from ivig_chat.safety import detect_red_flag  # noqa: E402
-from ivig_chat.safety.semantic import SemanticTriage, _Linear, training_set, units  # noqa: E402
+from ivig_chat.safety.semantic import LinearClassifier, SemanticTriage, training_set, units  # noqa: E402
 
 GRID = {
     "regularisation": [2.0, 4.0, 8.0, 16.0],
@@ -110,10 +110,10 @@ def main() -> int:
     closest = np.array([float(s[:, whole].max()) for s in unit_sims])
     fold_of = np.array(folds(rows, args.folds, args.seed))
 
-    def fit(train: np.ndarray, c: float) -> _Linear:
+    def fit(train: np.ndarray, c: float) -> LinearClassifier:
         x = np.vstack([message_vectors[train], bank_vectors])
         y = np.concatenate([truth[train], bank_labels])
-        return _Linear.fit(x, y, c)
+        return LinearClassifier.fit(x, y, c)
 
     def predictions(train: np.ndarray, score_rows: np.ndarray) -> tuple[list, np.ndarray]:
         combos, preds = [], []

@@ -903,21 +903,3 @@ def detect_red_flag(message: str) -> RedFlag | None:
     else:
         start, end = hits[category]
     return RedFlag(category=category, evidence=norm.original(start, end))
-
-
-def reported_as_event(message: str, clause: str, category: str) -> bool:
-    """Whether clause, found in message by meaning, is told as something happening now.
-
-    The semantic layer knows *what* a clause describes; whether it is a current event or a
-    question about a risk, a past episode or a hypothetical is said with a small, closed set of
-    words (question forms, tense and time words, negation), which these rules read.
-    """
-    norm = _normalize(message)
-    target = _normalize(clause).text.strip(" .,;:!?")
-    if not target:
-        return False
-    start = norm.text.find(target)
-    if start < 0:
-        return False
-    kind = _STANDALONE if category == "self_harm" else _PLAIN
-    return _is_urgent(norm.text, start, start + len(target), _Symptom(category, kind, _c(r"$^")))

@@ -78,7 +78,7 @@ class SemanticFlag:
     probability: float  # the classifier's probability that the message is an emergency
 
 
-class _Linear:
+class LinearClassifier:
     """A fitted logistic regression, kept as plain arrays (sklearn only at fit time)."""
 
     def __init__(self, weights: np.ndarray, bias: float) -> None:
@@ -86,7 +86,7 @@ class _Linear:
         self.bias = bias
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, c: float) -> _Linear:
+    def fit(cls, x: np.ndarray, y: np.ndarray, c: float) -> LinearClassifier:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
@@ -154,13 +154,13 @@ class SemanticTriage:
         self.encode = encode
         self.model_name = model_name
         self.cache = cache or VectorCache(None)
-        self._classifier: _Linear | None = None
+        self._classifier: LinearClassifier | None = None
         self._matrices: dict[object, np.ndarray] = {}
 
     def warm(self) -> None:
         self._ready()
 
-    def _ready(self) -> _Linear:
+    def _ready(self) -> LinearClassifier:
         if self._classifier is None:
             texts, labels = training_set(self.bank, self.examples)
             keys: list[object] = []
@@ -178,7 +178,7 @@ class SemanticTriage:
             for key, vector in zip(keys, vectors[len(texts) :], strict=True):
                 grouped.setdefault(key, []).append(vector)
             self._matrices = {k: np.stack(v) for k, v in grouped.items()}
-            self._classifier = _Linear.fit(
+            self._classifier = LinearClassifier.fit(
                 vectors[: len(texts)], labels, self.thresholds.regularisation
             )
         return self._classifier
