@@ -130,6 +130,29 @@ STREAM_RECORDER = """() => {
   new MutationObserver(check).observe(root, {
     subtree: true, childList: true, attributes: true, characterData: true,
   });
+  // The bytes of each stream as the widget receives them (a tee of the real response): the
+  // browser's own copy of a finished streaming body is not always kept for the test to read.
+  rec.streams = [];
+  const original = window.fetch;
+  window.fetch = async (...args) => {
+    const res = await original(...args);
+    if (!String(args[0]).endsWith('/v1/chat/stream') || !res.body) return res;
+    const entry = { text: '', done: false };
+    rec.streams.push(entry);
+    const [mine, theirs] = res.body.tee();
+    (async () => {
+      const reader = mine.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        entry.text += decoder.decode(value, { stream: true });
+      }
+      entry.done = true;
+    })();
+    const init = { status: res.status, statusText: res.statusText, headers: res.headers };
+    return new Response(theirs, init);
+  };
 }"""
 
 
@@ -158,7 +181,8 @@ def test_ask_streams_cites_and_follows_up(
     response = first_info.value
     assert response.status == 200
     assert "text/event-stream" in response.headers["content-type"]
-    events = sse_events(response.text())
+    page.wait_for_function("window.__ivcRec.streams.length > 0 && window.__ivcRec.streams[0].done")
+    events = sse_events(page.evaluate("window.__ivcRec.streams[0].text"))
     names = [name for name, _ in events]
     assert names[0] == "meta" and names[-1] == "done", names
     assert names.count("delta") >= 2, names
