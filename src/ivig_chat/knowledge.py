@@ -126,6 +126,53 @@ class TriageExample(_Strict):
     voice: str = ""
 
 
+class CoverageModel(_Strict):
+    """knowledge/coverage_model.yaml: written by scripts/calibrate_coverage.py, not by hand."""
+
+    schema_: str = Field(alias="schema", pattern=r"^coverage_model/1$")
+    features: list[str] = Field(min_length=1)
+    weights: list[float]
+    bias: float
+    mean: list[float]
+    scale: list[float]
+    threshold: float = Field(gt=0.0, lt=1.0)
+    chosen_by: str = Field(min_length=10)
+    cross_validated: dict[str, Any] = Field(default_factory=dict)
+    rules_on_the_same_questions: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> CoverageModel:
+        n = len(self.features)
+        if not (len(self.weights) == len(self.mean) == len(self.scale) == n):
+            raise ValueError("weights, mean and scale need one number per feature")
+        if any(s <= 0 for s in self.scale):
+            raise ValueError("scale must be positive")
+        return self
+
+
+class Population(_Strict):
+    """A patient group a question can name; see knowledge/populations.yaml."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    name: str = Field(min_length=3)
+    source: str = Field(min_length=10)
+    terms: list[str] = Field(min_length=1)
+    ages_below: int | None = Field(default=None, ge=1, le=120)
+    ages_above: int | None = Field(default=None, ge=1, le=120)
+
+
+class Populations(_Strict):
+    schema_: str = Field(alias="schema", pattern=r"^populations/1$")
+    populations: list[Population] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Populations:
+        ids = [p.id for p in self.populations]
+        if len(set(ids)) != len(ids):
+            raise ValueError("population ids must be unique")
+        return self
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Everything loaded from the knowledge folder."""
@@ -133,6 +180,8 @@ class Knowledge:
     red_flags: RedFlagBank
     triage_thresholds: TriageThresholds
     triage_examples: tuple[TriageExample, ...]
+    coverage_model: CoverageModel | None  # None: coverage falls back to the lexical rules
+    populations: Populations
 
 
 def _read(path: Path) -> Any:
@@ -190,4 +239,8 @@ def load_knowledge(folder: Path) -> Knowledge:
         triage_examples=load_examples(
             folder / "triage_examples.jsonl", {c.id for c in red_flags.categories}
         ),
+        coverage_model=validated(CoverageModel, folder / "coverage_model.yaml")
+        if (folder / "coverage_model.yaml").exists()
+        else None,
+        populations=validated(Populations, folder / "populations.yaml"),
     )

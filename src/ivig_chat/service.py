@@ -17,16 +17,18 @@ import numpy as np
 
 from .answer.extractive import Draft, ExtractiveAnswerer
 from .answer.plain import gloss
+from .answer.populations import PopulationCheck
 from .chunking import split_sentences
 from .config import Settings
 from .conversation import ConversationStore, Turn, condense, new_id, now_iso
 from .corpus import Document
 from .disclaimer import disclaimer_for, enforce_disclaimer
 from .errors import InvalidRequest
-from .knowledge import load_knowledge
+from .knowledge import CoverageModel, Knowledge, load_knowledge
 from .pipeline import Pipeline
 from .safety import Triage, detect_manipulation, refusal_text, urgent_guidance
-from .safety.semantic import SemanticTriage, VectorCache
+from .safety.semantic import SemanticTriage
+from .vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +326,7 @@ class ChatService:
     def _abstention(self, article: Document, draft: Draft | None) -> str:
         # Only words shaped like a drug or condition name are repeated back; any other word of
         # the user's stays out of the answer (a planted canary must never be echoed).
-        missing = draft.coverage.named if draft and draft.coverage else ()
+        missing = (draft.missing or draft.coverage.named) if draft and draft.coverage else ()
         lead = (
             f"The article and its sources do not mention {_join(missing)}, so I cannot answer "
             "this from them."
@@ -421,24 +423,41 @@ def _pieces(text: str, size: int = 48) -> Iterator[str]:
         start = end
 
 
-def build_triage(settings: Settings, pipeline: Pipeline) -> Triage:
-    """Rules plus the semantic layer, from the reviewed knowledge folder (validated here)."""
-    knowledge = load_knowledge(settings.knowledge_dir)
+def build_triage(settings: Settings, pipeline: Pipeline, knowledge: Knowledge) -> Triage:
+    """Rules plus the semantic layer, from the reviewed knowledge folder."""
     semantic = SemanticTriage(
         knowledge.red_flags,
         knowledge.triage_examples,
         knowledge.triage_thresholds,
         pipeline.embeddings.encode,
         model_name=pipeline.embeddings.name,
-        cache=VectorCache(settings.data_dir / "cache"),
+        cache=VectorCache(settings.vector_cache_path),
     )
     return Triage(semantic)
 
 
-def build_service(settings: Settings, pipeline: Pipeline, store: ConversationStore) -> ChatService:
-    """Compose the extractive answerer over the pipeline's corpus and stored sentence vectors."""
+def build_service(
+    settings: Settings,
+    pipeline: Pipeline,
+    store: ConversationStore,
+    *,
+    coverage_model: CoverageModel | None = None,
+) -> ChatService:
+    """Compose triage and the extractive answerer from the knowledge folder (validated here)
+    over the pipeline's corpus and stored sentence vectors. coverage_model overrides the one in
+    knowledge/ (the calibration script passes its own)."""
+    knowledge = load_knowledge(settings.knowledge_dir)
     sentences = [s for d in pipeline.corpus.documents.values() for s in split_sentences(d)]
     answerer = ExtractiveAnswerer(
-        pipeline.corpus, sentences, pipeline.index.sentence_vectors(), pipeline.retriever
+        pipeline.corpus,
+        sentences,
+        pipeline.index.sentence_vectors(),
+        pipeline.retriever,
+        coverage_model=coverage_model or knowledge.coverage_model,
+        encode=pipeline.embeddings.encode,
+        cache=VectorCache(settings.vector_cache_path),
+        model_name=pipeline.embeddings.name,
+        populations=PopulationCheck(knowledge.populations.populations),
     )
-    return ChatService(settings, pipeline, answerer, store, build_triage(settings, pipeline))
+    triage = build_triage(settings, pipeline, knowledge)
+    return ChatService(settings, pipeline, answerer, store, triage)

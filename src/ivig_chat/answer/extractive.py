@@ -18,10 +18,15 @@ import numpy as np
 
 from ..chunking import Sentence
 from ..corpus import Corpus
+from ..errors import IvigChatError
+from ..knowledge import CoverageModel
 from ..retrieval import Hit, HybridRetriever, mentioned_refs
 from ..safety import looks_like_instruction
 from ..textutil import content_tokens, populations, query_tokens
+from ..vector_cache import Encode, VectorCache
 from .citations import Citation, CitationList
+from .coverage import FEATURES, CoverageEvidence, WordMeaning, evidence, probability
+from .populations import PopulationCheck
 from .scope import Coverage, Vocabulary
 
 
@@ -58,6 +63,10 @@ class Draft:
     reason: str = ""
     hits: list[Hit] = field(default_factory=list)
     retrieve_ms: float = 0.0
+    evidence: CoverageEvidence | None = None
+    covered: float | None = None  # the coverage model's probability, when one decided
+    missing: tuple[str, ...] = ()  # names of what the question asks about that the corpus lacks
+    decided_by: str = ""  # which coverage check decided: population, other_subject, model, rules
 
 
 @dataclass
@@ -72,6 +81,8 @@ class _Scope:
     idf: dict[str, float]
     children: dict[str, list[Sentence]]  # lead-in sentence id -> the bullets it introduces
     vocabulary: Vocabulary
+    meaning: WordMeaning | None
+    absent_populations: frozenset[str]
 
 
 _COUNT_QUESTION = re.compile(
@@ -110,10 +121,30 @@ class ExtractiveAnswerer:
         vectors: dict[str, np.ndarray],
         retriever: HybridRetriever,
         thresholds: Thresholds | None = None,
+        *,
+        coverage_model: CoverageModel | None = None,
+        encode: Encode | None = None,
+        cache: VectorCache | None = None,
+        model_name: str = "",
+        populations: PopulationCheck | None = None,
     ) -> None:
+        """coverage_model (with encode): decide coverage from meaning (answer/coverage.py);
+        without it the older lexical rules and similarity floors of Thresholds decide."""
+        if coverage_model is not None and tuple(coverage_model.features) != FEATURES:
+            raise IvigChatError(
+                "knowledge/coverage_model.yaml was fitted on other features: re-run "
+                "scripts/calibrate_coverage.py --write"
+            )
+        if coverage_model is not None and encode is None:
+            raise IvigChatError("a coverage model needs the embedding function")
         self.corpus = corpus
         self.retriever = retriever
         self.thresholds = thresholds or Thresholds()
+        self.coverage_model = coverage_model
+        self.encode = encode
+        self.cache = cache or VectorCache(None)
+        self.model_name = model_name
+        self.populations = populations or PopulationCheck([])
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
         self._scopes: dict[str, _Scope] = {}
@@ -164,6 +195,12 @@ class ExtractiveAnswerer:
             idf=idf,
             children=children,
             vocabulary=vocabulary,
+            meaning=WordMeaning(vocabulary, self.encode, self.cache, self.model_name)
+            if self.encode is not None
+            else None,
+            absent_populations=self.populations.absent_from(
+                d.text for d in self.corpus.scope(article_id)
+            ),
         )
         self._scopes[article_id] = scope
         return scope
@@ -272,21 +309,41 @@ class ExtractiveAnswerer:
             draft.reason = "empty corpus"
             return draft
         mentions = in_conversation or scope.vocabulary.mentions_subject(question)
-        if coverage.off_topic(mentions_subject=mentions):
-            draft.reason = f"not in the corpus: {', '.join(coverage.unknown_specific)}"
-            return draft
-        if coverage.ratio < 0.5:
-            draft.reason = f"most of the question is not in the corpus ({coverage.ratio:.2f})"
-            return draft
         names_source = any(
             self.corpus.source_for_ref(article_id, n) is not None
             and self.corpus.source_for_ref(article_id, n).id == best.sentence.doc_id  # type: ignore[union-attr]
             for n in mentioned_refs(question)
         )
         top_dense = max(r.dense for r in ranked)
-        if not names_source and (top_dense < t.min_dense or best.score < t.min_score):
-            draft.reason = f"nothing close enough (dense {top_dense:.2f}, score {best.score:.2f})"
+        absent = [
+            p.name for p in self.populations.named(question) if p.id in scope.absent_populations
+        ]
+        if absent and not names_source:
+            # Evidence gathered in other patients does not answer a question about this group.
+            draft.missing = tuple(absent)
+            draft.decided_by = "population"
+            draft.reason = f"the corpus never mentions {', '.join(absent)}"
             return draft
+        if not mentions and coverage.unknown_specific and not names_source:
+            # Names nothing the corpus is about, and something rare that it never uses: the
+            # question is about another subject ("how much biotin ...").
+            draft.missing = coverage.named
+            draft.decided_by = "other_subject"
+            draft.reason = f"about something else: {', '.join(coverage.unknown_specific)}"
+            return draft
+        if self.coverage_model is not None and scope.meaning is not None:
+            draft.evidence = self.coverage_evidence(
+                scope, question, coverage, mentions, top_dense, best
+            )
+            draft.covered = probability(self.coverage_model, draft.evidence)
+            draft.decided_by = "model"
+            if not names_source and draft.covered < self.coverage_model.threshold:
+                draft.reason = f"not covered (probability {draft.covered:.2f})"
+                return draft
+        else:
+            draft.decided_by = "rules"
+            if not self._covered_by_rules(draft, coverage, mentions, names_source, top_dense):
+                return draft
         chosen = [best]
         floor = max(best.score * t.keep_ratio, t.min_support)
         for cand in ranked[1:]:
@@ -305,6 +362,51 @@ class ExtractiveAnswerer:
         draft.citations = citations.all()
         draft.status = "answered"
         return draft
+
+    def coverage_evidence(
+        self,
+        scope: _Scope,
+        question: str,
+        coverage: Coverage,
+        mentions: bool,
+        top_dense: float,
+        best: Scored,
+    ) -> CoverageEvidence:
+        """The measures the coverage model weighs (also used to fit it)."""
+        assert scope.meaning is not None
+        unknown = [
+            w
+            for w in coverage.focus
+            if not scope.vocabulary.knows(w) and w not in coverage.corrected
+        ]
+        nearness, weight = scope.meaning.measure(question, unknown)
+        return evidence(
+            coverage, mentions, top_dense, best.score, best.lexical, unknown, nearness, weight
+        )
+
+    def _covered_by_rules(
+        self,
+        draft: Draft,
+        coverage: Coverage,
+        mentions: bool,
+        names_source: bool,
+        top_dense: float,
+    ) -> bool:
+        """The lexical coverage rules, for an answerer built without a coverage model."""
+        t = self.thresholds
+        assert draft.best is not None
+        if coverage.off_topic(mentions_subject=mentions):
+            draft.reason = f"not in the corpus: {', '.join(coverage.unknown_specific)}"
+            return False
+        if coverage.ratio < 0.5:
+            draft.reason = f"most of the question is not in the corpus ({coverage.ratio:.2f})"
+            return False
+        if not names_source and (top_dense < t.min_dense or draft.best.score < t.min_score):
+            draft.reason = (
+                f"nothing close enough (dense {top_dense:.2f}, score {draft.best.score:.2f})"
+            )
+            return False
+        return True
 
     def _backing(self, scope: _Scope, sentence: Sentence) -> list[Sentence]:
         """For an article sentence citing reference n: the sentence of source n that says it."""

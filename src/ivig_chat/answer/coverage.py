@@ -1,0 +1,118 @@
+"""Is a question covered by the article's corpus? Decided from meaning and from what it names.
+
+The evidence for one question is a handful of interpretable measures: how close its meaning is
+to the nearest corpus sentence, how well the best sentence matches, which of its words the
+corpus never uses, and, for each such word, how close in meaning it is to the corpus vocabulary
+("drips" is near "infusion", "copay" is near nothing) and how much of the question's meaning it
+carries (embedding the question without it). A logistic model over those measures, fitted and
+cross-validated on labelled questions by ``scripts/calibrate_coverage.py``, gives the probability
+that the corpus answers the question; its weights and the held-out figures live in
+``knowledge/coverage_model.yaml``. No rule about any particular word or topic is written here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..knowledge import CoverageModel
+from ..vector_cache import Encode, VectorCache
+from .scope import Coverage, Vocabulary, zipf
+
+FEATURES: tuple[str, ...] = (
+    "top_dense",  # cosine of the question to its nearest corpus sentence
+    "best_score",  # the answerer's combined score of its best sentence
+    "best_lexical",  # share of the question's weighted terms the best sentence carries
+    "known_share",  # share of the question's content words the corpus uses
+    "unknown_specific",  # rare words the corpus never uses
+    "unknown_other",  # other words the corpus never uses
+    "unknown_named",  # unknown names of a drug or condition
+    "mentions_subject",  # names the article's subject, a reference or a source's author
+    "unknown_words",  # how many words the corpus lacks
+    "max_weight",  # most of the question's meaning that one unknown word carries
+    "sum_weight",  # all of it
+    "min_nearness",  # how far the least familiar unknown word is from the corpus vocabulary
+    "min_zipf",  # how rare the rarest unknown word is in English
+    "rare_unknown",  # unknown words rarer than everyday vocabulary
+    "weighted_strangeness",  # sum over unknown words of weight x distance from the vocabulary
+)
+
+
+@dataclass(frozen=True)
+class CoverageEvidence:
+    values: dict[str, float]
+    unknown: tuple[str, ...]  # the words the corpus lacks, heaviest first
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
+
+
+class WordMeaning:
+    """Meaning of single words against one corpus vocabulary (embedded once, cached on disk)."""
+
+    def __init__(self, vocabulary: Vocabulary, encode: Encode, cache: VectorCache, model: str):
+        self.encode = encode
+        words = sorted(w for w in vocabulary.words if w.isalpha() and len(w) >= 3)
+        self.matrix = cache.encode(words, encode, model) if words else np.zeros((0, 1))
+
+    def measure(self, question: str, unknown: Sequence[str]) -> tuple[list[float], list[float]]:
+        """(nearness to the vocabulary, share of the question's meaning) per unknown word."""
+        if not unknown:
+            return [], []
+        variants = [
+            " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split())
+            for w in unknown
+        ]
+        vectors = self.encode([*unknown, question, *variants])
+        words, whole, without = (
+            vectors[: len(unknown)],
+            vectors[len(unknown)],
+            vectors[len(unknown) + 1 :],
+        )
+        nearness = (words @ self.matrix.T).max(axis=1) if self.matrix.shape[0] else words[:, 0] * 0
+        weight = 1.0 - without @ whole
+        return [float(x) for x in nearness], [float(x) for x in weight]
+
+
+def evidence(
+    coverage: Coverage,
+    mentions_subject: bool,
+    top_dense: float,
+    best_score: float,
+    best_lexical: float,
+    unknown: Sequence[str],
+    nearness: Sequence[float],
+    weight: Sequence[float],
+) -> CoverageEvidence:
+    rarity = [zipf(w) for w in unknown]
+    order = sorted(range(len(unknown)), key=lambda i: -weight[i])
+    values = {
+        "top_dense": top_dense,
+        "best_score": best_score,
+        "best_lexical": best_lexical,
+        "known_share": coverage.ratio,
+        "unknown_specific": float(len(coverage.unknown_specific)),
+        "unknown_other": float(len(coverage.unknown_other)),
+        "unknown_named": float(len(coverage.named)),
+        "mentions_subject": float(mentions_subject),
+        "unknown_words": float(len(unknown)),
+        "max_weight": max(weight, default=0.0),
+        "sum_weight": float(sum(weight)),
+        "min_nearness": min(nearness, default=1.0),
+        "min_zipf": min(rarity, default=7.0),
+        "rare_unknown": float(sum(1 for z in rarity if z < 4.5)),
+        "weighted_strangeness": float(
+            sum(w * (1 - n) for w, n in zip(weight, nearness, strict=True))
+        ),
+    }
+    return CoverageEvidence(values, tuple(unknown[i] for i in order))
+
+
+def probability(model: CoverageModel, found: CoverageEvidence) -> float:
+    """Probability that the corpus answers the question, from the calibrated model."""
+    x = (found.vector() - np.array(model.mean)) / np.array(model.scale)
+    z = float(x @ np.array(model.weights) + model.bias)
+    return 1.0 / (1.0 + np.exp(-z))
