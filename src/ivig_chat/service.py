@@ -221,6 +221,8 @@ class ChatService:
             timings.answer_ms = (time.perf_counter() - t0) * 1000
             timings.retrieve_ms = draft.retrieve_ms
 
+        if draft is not None and draft.understood and draft.understood != standalone:
+            standalone = draft.understood  # what was understood is what the user is shown
         answered = draft is not None and draft.status == "answered"
         grounded = "\n\n".join(draft.lines) if draft and answered else ""
         if red_flag:

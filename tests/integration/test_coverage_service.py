@@ -63,3 +63,9 @@ def test_an_absent_patient_group_is_named_in_the_abstention(service) -> None:  #
     response = service.prepare(ChatRequest("can my 9 year old get ivig for her ms?")).response
     assert response["status"] == "abstained"
     assert "do not mention children and adolescents" in response["answer"]
+
+
+def test_it_under_the_article_means_the_articles_subject(service) -> None:  # type: ignore[no-untyped-def]
+    response = service.prepare(ChatRequest("which patients might be offered it?")).response
+    assert response["standalone_question"] == "which patients might be offered IVIG?"
+    assert response["status"] == "answered"

@@ -89,3 +89,18 @@ def test_a_model_with_the_wrong_shape_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(KnowledgeError, match="coverage_model.yaml.*one number per feature"):
         load_knowledge(folder)
+
+
+@pytest.mark.parametrize(
+    ("question", "understood"),
+    [
+        ("which patients might be offered it?", "which patients might be offered IVIG?"),
+        ("is this treatment safe in pregnancy?", "is IVIG safe in pregnancy?"),
+        ("what dose was used in the trials?", "what dose was used in the trials?"),
+        ("Is it listed in guidelines?", "Is IVIG listed in guidelines?"),
+    ],
+)
+def test_about_subject_reads_it_as_the_articles_subject(question: str, understood: str) -> None:
+    from ivig_chat.answer.extractive import about_subject
+
+    assert about_subject(question, "IVIG") == understood

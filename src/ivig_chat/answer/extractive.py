@@ -67,6 +67,7 @@ class Draft:
     covered: float | None = None  # the coverage model's probability, when one decided
     missing: tuple[str, ...] = ()  # names of what the question asks about that the corpus lacks
     decided_by: str = ""  # which coverage check decided: population, other_subject, model, rules
+    understood: str = ""  # the question as answered (typos repaired, the article's subject named)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class _Scope:
     vocabulary: Vocabulary
     meaning: WordMeaning | None
     absent_populations: frozenset[str]
+    subject_name: str  # how the article names its subject ("IVIG")
 
 
 _COUNT_QUESTION = re.compile(
@@ -98,6 +100,16 @@ _ABOUT_SOURCES = re.compile(
     re.IGNORECASE,
 )
 _CAVEAT = re.compile(r"\b(unverified|not verified|must not be relied|should not be quoted)\b", re.I)
+
+
+_ANAPHOR = re.compile(
+    r"\b(?:(?:this|the) (?:treatment|drug|therapy|medicine|infusion)|it)\b", re.IGNORECASE
+)
+
+
+def about_subject(question: str, subject: str) -> str:
+    """The question with "it" read as the article's subject: "offered it?" -> "offered IVIG?"."""
+    return _ANAPHOR.sub(subject, question, count=1)
 
 
 def _ends_sentence(text: str) -> str:
@@ -198,6 +210,7 @@ class ExtractiveAnswerer:
             meaning=WordMeaning(vocabulary, self.encode, self.cache, self.model_name)
             if self.encode is not None
             else None,
+            subject_name=str((article.meta.get("subject") or [article.title])[0]),
             absent_populations=self.populations.absent_from(
                 d.text for d in self.corpus.scope(article_id)
             ),
@@ -296,41 +309,47 @@ class ExtractiveAnswerer:
         coverage = scope.vocabulary.coverage(question)
         if coverage.corrected:
             question = scope.vocabulary.repair(question, coverage)
-        started = time.perf_counter()
-        hits = self.retriever.search(question, article_id, k=6, vector=vector)
-        retrieve_ms = (time.perf_counter() - started) * 1000
-        ranked = self._score(scope, question, vector, hits, focus, context)
-        t = self.thresholds
-        best = ranked[0] if ranked else None
-        draft = Draft(
-            status="abstained", coverage=coverage, best=best, hits=hits, retrieve_ms=retrieve_ms
-        )
-        if best is None:
-            draft.reason = "empty corpus"
-            return draft
+        draft = Draft(status="abstained", coverage=coverage, understood=question)
         mentions = in_conversation or scope.vocabulary.mentions_subject(question)
-        names_source = any(
-            self.corpus.source_for_ref(article_id, n) is not None
-            and self.corpus.source_for_ref(article_id, n).id == best.sentence.doc_id  # type: ignore[union-attr]
-            for n in mentioned_refs(question)
-        )
-        top_dense = max(r.dense for r in ranked)
         absent = [
             p.name for p in self.populations.named(question) if p.id in scope.absent_populations
         ]
-        if absent and not names_source:
+        if absent and not mentioned_refs(question):
             # Evidence gathered in other patients does not answer a question about this group.
             draft.missing = tuple(absent)
             draft.decided_by = "population"
             draft.reason = f"the corpus never mentions {', '.join(absent)}"
             return draft
-        if not mentions and coverage.unknown_specific and not names_source:
+        if not mentions and coverage.unknown_specific:
             # Names nothing the corpus is about, and something rare that it never uses: the
             # question is about another subject ("how much biotin ...").
             draft.missing = coverage.named
             draft.decided_by = "other_subject"
             draft.reason = f"about something else: {', '.join(coverage.unknown_specific)}"
             return draft
+        resolved = about_subject(question, scope.subject_name) if not mentions else question
+        if resolved != question and self.encode is not None:
+            # Asked under the article with nothing earlier in the conversation, "it" is the
+            # article's subject ("which patients might be offered it?"): understood that way.
+            question = draft.understood = resolved
+            vector = self.encode([question])[0]
+            mentions = True
+        started = time.perf_counter()
+        hits = self.retriever.search(question, article_id, k=6, vector=vector)
+        draft.retrieve_ms = (time.perf_counter() - started) * 1000
+        draft.hits = hits
+        ranked = self._score(scope, question, vector, hits, focus, context)
+        t = self.thresholds
+        best = draft.best = ranked[0] if ranked else None
+        if best is None:
+            draft.reason = "empty corpus"
+            return draft
+        names_source = any(
+            self.corpus.source_for_ref(article_id, n) is not None
+            and self.corpus.source_for_ref(article_id, n).id == best.sentence.doc_id  # type: ignore[union-attr]
+            for n in mentioned_refs(question)
+        )
+        top_dense = max(r.dense for r in ranked)
         if self.coverage_model is not None and scope.meaning is not None:
             draft.evidence = self.coverage_evidence(
                 scope, question, coverage, mentions, top_dense, best
