@@ -33,7 +33,14 @@ from ivig_chat.knowledge import (  # noqa: E402
     validated,
 )
 from ivig_chat.safety import detect_red_flag  # noqa: E402
-from ivig_chat.safety.semantic import LinearClassifier, SemanticTriage, training_set, units  # noqa: E402
+from ivig_chat.safety.semantic import (  # noqa: E402
+    NOT_EMERGENCY,
+    LinearClassifier,
+    SemanticTriage,
+    as_detection,
+    training_set,
+    units,
+)
 
 GRID = {
     "regularisation": [2.0, 4.0, 8.0, 16.0],
@@ -94,6 +101,7 @@ def main() -> int:
     embeddings = make_embeddings(Settings(torch_threads=0))
     message_vectors = embeddings.encode([r["text"] for r in rows])
     bank_texts, bank_labels = training_set(bank, [])
+    labels = [r["category"] if r["label"] == "emergency" else NOT_EMERGENCY for r in rows]
     bank_vectors = embeddings.encode(bank_texts)
     rules = np.array([detect_red_flag(r["text"]) is not None for r in rows])
     presentation_texts = [
@@ -112,8 +120,7 @@ def main() -> int:
 
     def fit(train: np.ndarray, c: float) -> LinearClassifier:
         x = np.vstack([message_vectors[train], bank_vectors])
-        y = np.concatenate([truth[train], bank_labels])
-        return LinearClassifier.fit(x, y, c)
+        return LinearClassifier.fit(x, as_detection([labels[i] for i in train] + bank_labels), c)
 
     def predictions(train: np.ndarray, score_rows: np.ndarray) -> tuple[list, np.ndarray]:
         combos, preds = [], []
@@ -188,8 +195,8 @@ def main() -> int:
         inner[:, np.flatnonzero(fold_of == g)] = preds
     c, t, n, q = combos[choose(inner, truth, all_rows, args.max_over_triage)]
 
-    # The sign threshold only picks the guidance category: the one that names the most
-    # emergencies' categories right on the labelled data.
+    # The sign threshold only picks the guidance category. Category accuracy is held out too:
+    # each fold's emergencies are named by a classifier fitted on the other folds.
     placeholder = TriageThresholds.model_validate(
         {
             "schema": "triage_thresholds/1",
@@ -201,21 +208,21 @@ def main() -> int:
             "chosen_by": "placeholder while calibrating",
         }
     )
-    triage = SemanticTriage(bank, examples, placeholder, embeddings.encode)
-    emergencies = [r for r in rows if r["label"] == "emergency"]
-    unit_texts = [units(r["text"]) for r in emergencies]
-    unit_vectors = [embeddings.encode(u) for u in unit_texts]
-    accuracy = {}
-    for sign in GRID["sign"]:
-        triage.thresholds = placeholder.model_copy(update={"sign": sign})
-        accuracy[sign] = float(
-            np.mean(
-                [
-                    triage.category(u, v)[0] == r["category"]
-                    for u, v, r in zip(unit_texts, unit_vectors, emergencies, strict=True)
-                ]
+    emergency_rows = [i for i, r in enumerate(rows) if r["label"] == "emergency"]
+    unit_texts = {i: units(rows[i]["text"]) for i in emergency_rows}
+    unit_vectors = {i: embeddings.encode(unit_texts[i]) for i in emergency_rows}
+    right: dict[float, int] = dict.fromkeys(GRID["sign"], 0)
+    for f in range(args.folds):
+        train_examples = [e for e, g in zip(examples, fold_of, strict=True) if g != f]
+        triage = SemanticTriage(bank, train_examples, placeholder, embeddings.encode)
+        for sign in GRID["sign"]:
+            triage.thresholds = placeholder.model_copy(update={"sign": sign})
+            right[sign] += sum(
+                triage.category(unit_texts[i], unit_vectors[i])[0] == rows[i]["category"]
+                for i in emergency_rows
+                if fold_of[i] == f
             )
-        )
+    accuracy = {sign: right[sign] / len(emergency_rows) for sign in GRID["sign"]}
     sign = max(accuracy, key=lambda s: (accuracy[s], s))
 
     print(

