@@ -3,7 +3,7 @@
     python scripts/calibrate_coverage.py            # cross-validated figures
     python scripts/calibrate_coverage.py --write    # also write knowledge/coverage_model.yaml
 
-Data: evals/datasets/coverage.jsonl (answerable and out-of-scope questions written blind from
+Data: knowledge/questions.jsonl (answerable and out-of-scope questions written blind from
 the source material) plus the single-turn answerable and out-of-scope cases of the dev split
 (the old rules were tuned on dev; it is training data here too). The holdout, holdout_blind and
 blind2 splits stay out, for `ivig-chat eval` to check. For each of K folds the regularisation
@@ -40,7 +40,7 @@ THRESHOLDS = [round(x, 2) for x in np.arange(0.2, 0.71, 0.05)]
 
 def labelled() -> list[dict]:
     rows = []
-    for line in (ROOT / "evals/datasets/coverage.jsonl").read_text().splitlines():
+    for line in (ROOT / "knowledge/questions.jsonl").read_text().splitlines():
         r = json.loads(line)
         rows.append({"id": r["id"], "text": r["text"], "answerable": r["label"] == "answerable"})
     for line in (ROOT / "evals/datasets/dev.jsonl").read_text().splitlines():
@@ -222,7 +222,7 @@ def main() -> int:
             "chosen_by": (
                 f"{args.folds}-fold cross-validation (regularisation {c} and threshold chosen by"
                 f" an inner cross-validation on the training folds) over {len(rows)} labelled"
-                " questions: evals/datasets/coverage.jsonl and the dev split's single-turn"
+                " questions: knowledge/questions.jsonl and the dev split's single-turn"
                 " answerable and out-of-scope cases; "
                 + (
                     "fewest errors of both kinds"

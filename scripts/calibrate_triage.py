@@ -4,7 +4,8 @@
     python scripts/calibrate_triage.py --write         # also write knowledge/triage_thresholds.yaml
 
 Data: knowledge/triage_examples.jsonl (emergencies and hard non-emergencies, written blind from the
-source material). The decision is the whole triage (rules floor OR semantic layer). For each of
+source material) and knowledge/questions.jsonl (ordinary questions: never emergencies). The
+decision is the whole triage (rules floor OR semantic layer). For each of
 K folds the thresholds are chosen on the other folds: highest recall with over-triage at most
 --max-over-triage, ties to fewer false alarms, then to stricter thresholds; the held-out fold is
 scored with them. The figures printed (and written) are those held-out ones. The thresholds
@@ -27,9 +28,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from ivig_chat.config import Settings  # noqa: E402
 from ivig_chat.embeddings import make_embeddings  # noqa: E402
 from ivig_chat.knowledge import (  # noqa: E402
+    LabelledQuestion,
     RedFlagBank,
     TriageThresholds,
     load_examples,
+    load_jsonl_models,
     validated,
 )
 from ivig_chat.safety import detect_red_flag  # noqa: E402
@@ -38,6 +41,7 @@ from ivig_chat.safety.semantic import (  # noqa: E402
     LinearClassifier,
     SemanticTriage,
     as_detection,
+    has_enough_words,
     training_set,
     units,
 )
@@ -96,7 +100,13 @@ def main() -> int:
 
     bank = validated(RedFlagBank, args.knowledge / "red_flags.yaml")
     examples = load_examples(args.knowledge / "triage_examples.jsonl")
-    rows = [e.model_dump() for e in examples]
+    # Ordinary questions about the article are non-emergencies too: the traffic the layer must
+    # leave alone. They join the cross-validation as their own kind.
+    questions = load_jsonl_models(LabelledQuestion, args.knowledge / "questions.jsonl")
+    rows = [e.model_dump() for e in examples] + [
+        {"id": q.id, "text": q.text, "label": "not_emergency", "category": "ordinary_question"}
+        for q in questions
+    ]
     truth = np.array([r["label"] == "emergency" for r in rows])
     embeddings = make_embeddings(Settings(torch_threads=0))
     message_vectors = embeddings.encode([r["text"] for r in rows])
@@ -104,6 +114,7 @@ def main() -> int:
     labels = [r["category"] if r["label"] == "emergency" else NOT_EMERGENCY for r in rows]
     bank_vectors = embeddings.encode(bank_texts)
     rules = np.array([detect_red_flag(r["text"]) is not None for r in rows])
+    enough = np.array([has_enough_words(r["text"]) for r in rows])
     presentation_texts = [
         t for c in bank.categories for t in [*c.presentations, *sum(c.signs.values(), [])]
     ]
@@ -132,7 +143,7 @@ def main() -> int:
                         combos.append((c, t, n, q))
                         flagged = (prob >= t) & (nearest[score_rows] >= n)
                         flagged |= (prob < t) & (closest[score_rows] >= q)
-                        preds.append(flagged | rules[score_rows])
+                        preds.append((flagged & enough[score_rows]) | rules[score_rows])
         return combos, np.array(preds)
 
     held_out = np.zeros(len(rows), dtype=bool)
@@ -161,7 +172,7 @@ def main() -> int:
         prob = fit(train, c).probability(message_vectors[test])
         flagged = (prob >= t) & (nearest[test] >= n)
         flagged |= (prob < t) & (closest[test] >= q)
-        held_out[test] = flagged | rules[test]
+        held_out[test] = (flagged & enough[test]) | rules[test]
 
     def figures(p: np.ndarray) -> dict:
         def share(label: str, cat: str) -> float:
@@ -213,8 +224,10 @@ def main() -> int:
     unit_vectors = {i: embeddings.encode(unit_texts[i]) for i in emergency_rows}
     right: dict[float, int] = dict.fromkeys(GRID["sign"], 0)
     for f in range(args.folds):
-        train_examples = [e for e, g in zip(examples, fold_of, strict=True) if g != f]
+        in_fold = fold_of[: len(examples)]
+        train_examples = [e for e, g in zip(examples, in_fold, strict=True) if g != f]
         triage = SemanticTriage(bank, train_examples, placeholder, embeddings.encode)
+        # (the category classifier learns from emergencies only: questions do not matter here)
         for sign in GRID["sign"]:
             triage.thresholds = placeholder.model_copy(update={"sign": sign})
             right[sign] += sum(

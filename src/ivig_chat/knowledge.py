@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,6 +24,9 @@ class KnowledgeError(IvigChatError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _texts(items: list[str], where: str) -> list[str]:
@@ -173,6 +176,18 @@ class Populations(_Strict):
         return self
 
 
+class LabelledQuestion(_Strict):
+    """One line of knowledge/questions.jsonl: an ordinary question (never an emergency), labelled
+    answerable or out of scope for the article's corpus."""
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    label: Literal["answerable", "out_of_scope"]
+    kind: str = ""
+    voice: str = ""
+    why: str = ""
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Everything loaded from the knowledge folder."""
@@ -180,6 +195,7 @@ class Knowledge:
     red_flags: RedFlagBank
     triage_thresholds: TriageThresholds
     triage_examples: tuple[TriageExample, ...]
+    questions: tuple[LabelledQuestion, ...]
     coverage_model: CoverageModel | None  # None: coverage falls back to the lexical rules
     populations: Populations
 
@@ -205,28 +221,37 @@ def validated(model: type[BaseModel], path: Path) -> Any:
         raise KnowledgeError(f"{path}: {problems}") from exc
 
 
-def load_examples(path: Path, categories: set[str] | None = None) -> tuple[TriageExample, ...]:
-    """Labelled triage messages, one JSON object a line; errors name the file and line."""
+def load_jsonl_models(model: type[_M], path: Path) -> tuple[_M, ...]:
+    """One validated object a line; errors name the file and line; ids must be unique."""
     if not path.is_file():
         raise KnowledgeError(f"{path}: missing (the knowledge folder must hold it)")
-    out: list[TriageExample] = []
+    out: list[_M] = []
     seen: set[str] = set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            example = TriageExample.model_validate(json.loads(line))
+            item = model.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
             raise KnowledgeError(f"{path}:{number}: {exc}") from exc
-        if example.id in seen:
-            raise KnowledgeError(f"{path}:{number}: duplicate id {example.id!r}")
+        key = str(getattr(item, "id", number))
+        if key in seen:
+            raise KnowledgeError(f"{path}:{number}: duplicate id {key!r}")
+        seen.add(key)
+        out.append(item)
+    return tuple(out)
+
+
+def load_examples(path: Path, categories: set[str] | None = None) -> tuple[TriageExample, ...]:
+    """Labelled triage messages; an emergency's category must be one of red_flags.yaml's."""
+    examples = load_jsonl_models(TriageExample, path)
+    for example in examples:
         if categories and example.label == "emergency" and example.category not in categories:
             raise KnowledgeError(
-                f"{path}:{number}: category {example.category!r} is not in red_flags.yaml"
+                f"{path}: example {example.id}: category {example.category!r} is not in "
+                "red_flags.yaml"
             )
-        seen.add(example.id)
-        out.append(example)
-    return tuple(out)
+    return examples
 
 
 def load_knowledge(folder: Path) -> Knowledge:
@@ -239,6 +264,7 @@ def load_knowledge(folder: Path) -> Knowledge:
         triage_examples=load_examples(
             folder / "triage_examples.jsonl", {c.id for c in red_flags.categories}
         ),
+        questions=load_jsonl_models(LabelledQuestion, folder / "questions.jsonl"),
         coverage_model=validated(CoverageModel, folder / "coverage_model.yaml")
         if (folder / "coverage_model.yaml").exists()
         else None,

@@ -434,6 +434,7 @@ def build_triage(settings: Settings, pipeline: Pipeline, knowledge: Knowledge) -
         pipeline.embeddings.encode,
         model_name=pipeline.embeddings.name,
         cache=VectorCache(settings.vector_cache_path),
+        questions=[q.text for q in knowledge.questions],
     )
     return Triage(semantic)
 

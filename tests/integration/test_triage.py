@@ -77,6 +77,12 @@ NOT_EMERGENCIES = [
     "What dose was used in the trials?",
     "Which patients might be offered IVIG?",
     "What should be monitored if IVIG is used?",
+    # Short turns carry too little meaning for the embedding: left to the rules.
+    "hello",
+    "thanks, bye!",
+    "and the dose?",
+    "how big was it?",
+    "who could get IVIG?",
 ]
 
 _STOP = set(

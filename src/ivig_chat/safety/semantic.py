@@ -2,16 +2,18 @@
 
 Two parts, both built from reviewed data at warm-up with the embedding model the process has:
 
-* **Is it an emergency now?** A linear classifier over the message's sentence embedding
-  (multinomial: one class per category and one for "not an emergency"), fitted
-  on the labelled messages in ``knowledge/triage_examples.jsonl`` plus the presentations and
-  non-emergencies of ``knowledge/red_flags.yaml``. Its decision threshold and regularisation are
+* **Is it an emergency now?** A linear classifier over the message's sentence embedding, fitted
+  on the labelled messages in ``knowledge/triage_examples.jsonl``, the ordinary questions of
+  ``knowledge/questions.jsonl`` and the presentations and non-emergencies of
+  ``knowledge/red_flags.yaml``, and gated by distance to the presentations (far from all of
+  them, a linear boundary says little). Its decision threshold and regularisation are
   chosen by cross-validation (``scripts/calibrate_triage.py`` writes
   ``knowledge/triage_thresholds.yaml`` with the held-out figures). A new wording of the same
   meaning lands near the old ones without a new pattern.
 * **Near-copies of a presentation.** A clause whose meaning is almost that of one reviewed
   presentation (``presentation`` threshold) is flagged even when the classifier is unsure.
-* **Which emergency?** The same classifier ranks the categories; a combination category
+* **Which emergency?** A second classifier, over the categories, fitted on the labelled
+  emergencies and the presentations, ranks them; a combination category
   (meningism, anaphylaxis) is taken only when enough of its sign groups are present among the
   message's clauses, since one symptom alone is not that emergency. The category picks the
   guidance shown.
@@ -30,11 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..knowledge import RedFlagBank, TriageExample, TriageThresholds
+from ..textutil import content_tokens
 from ..vector_cache import Encode, VectorCache
 
 log = logging.getLogger(__name__)
 
 MAX_UNITS = 24  # clauses compared per message; past that only the sentences are kept
+# Fewer content words than this ("hello", "and the dose?", "thanks, bye!") carry too little
+# meaning for a sentence embedding to judge: such a message is left to the rules, which know the
+# short emergencies ("can't breathe", "chest pain").
+MIN_CONTENT_WORDS = 3
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE = re.compile(
@@ -66,6 +73,11 @@ def units(message: str) -> list[str]:
     if len(kept) > MAX_UNITS:
         kept = ([text] + [s for s in sentences if s.lower() != text.lower()])[:MAX_UNITS]
     return kept
+
+
+def has_enough_words(message: str) -> bool:
+    """Whether the message says enough for the semantic layer to judge (MIN_CONTENT_WORDS)."""
+    return len(content_tokens(message)) >= MIN_CONTENT_WORDS
 
 
 @dataclass(frozen=True)
@@ -130,11 +142,13 @@ def as_detection(labels: Sequence[str]) -> list[str]:
 
 
 def training_set(
-    bank: RedFlagBank, examples: Sequence[TriageExample]
+    bank: RedFlagBank, examples: Sequence[TriageExample], questions: Sequence[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """Texts and labels (a category, or NOT_EMERGENCY) the classifiers learn from."""
-    texts = [e.text for e in examples]
+    """Texts and labels (a category, or NOT_EMERGENCY) the classifiers learn from; questions
+    are ordinary questions about the article (knowledge/questions.jsonl), never emergencies."""
+    texts = [e.text for e in examples] + list(questions)
     labels = [e.category if e.label == "emergency" else NOT_EMERGENCY for e in examples]
+    labels += [NOT_EMERGENCY] * len(questions)
     for category in bank.categories:
         texts += category.presentations
         labels += [category.id] * len(category.presentations)
@@ -154,9 +168,11 @@ class SemanticTriage:
         encode: Encode,
         model_name: str = "",
         cache: VectorCache | None = None,
+        questions: Sequence[str] = (),
     ) -> None:
         self.bank = bank
         self.examples = list(examples)
+        self.questions = list(questions)
         self.thresholds = thresholds
         self.encode = encode
         self.model_name = model_name
@@ -170,7 +186,7 @@ class SemanticTriage:
 
     def _ready(self) -> tuple[LinearClassifier, LinearClassifier]:
         if self._detector is None or self._namer is None:
-            texts, labels = training_set(self.bank, self.examples)
+            texts, labels = training_set(self.bank, self.examples, self.questions)
             keys: list[object] = []
             bank_texts: list[str] = []
             for category in self.bank.categories:
@@ -247,7 +263,7 @@ class SemanticTriage:
     def assess(self, message: str, vectors: np.ndarray | None = None) -> SemanticFlag | None:
         """vectors: rows for texts(message), if the caller already embedded them."""
         unit_texts = units(message)
-        if not unit_texts:
+        if not unit_texts or not has_enough_words(message):
             return None
         if vectors is None:
             vectors = self.encode(unit_texts)
