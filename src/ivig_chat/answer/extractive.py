@@ -81,6 +81,7 @@ class _Scope:
     tokens: list[set[str]]
     idf: dict[str, float]
     children: dict[str, list[Sentence]]  # lead-in sentence id -> the bullets it introduces
+    lists: dict[int, tuple[np.ndarray, set[str]]]  # lead-in index -> whole list: meaning, words
     vocabulary: Vocabulary
     meaning: WordMeaning | None
     absent_populations: frozenset[str]
@@ -206,6 +207,7 @@ class ExtractiveAnswerer:
             tokens=tokens,
             idf=idf,
             children=children,
+            lists=self._lists(sentences, tokens, children),
             vocabulary=vocabulary,
             meaning=WordMeaning(vocabulary, self.encode, self.cache, self.model_name)
             if self.encode is not None
@@ -217,6 +219,25 @@ class ExtractiveAnswerer:
         )
         self._scopes[article_id] = scope
         return scope
+
+    def _lists(
+        self,
+        sentences: Sequence[Sentence],
+        tokens: Sequence[set[str]],
+        children: dict[str, list[Sentence]],
+    ) -> dict[int, tuple[np.ndarray, set[str]]]:
+        """A list read as one statement (lead-in and items): "which patients might be offered
+        it?" is answered by the whole "could be considered ... in specific circumstances:" list,
+        though no single item says so."""
+        lists = {}
+        for i, s in enumerate(sentences):
+            items = [c for c in children.get(s.id, []) if c.id in self._vectors]
+            if not items:
+                continue
+            mean = np.mean([self._vectors[s.id]] + [self._vectors[c.id] for c in items], axis=0)
+            words = set(tokens[i]).union(*(content_tokens(c.text) for c in items))
+            lists[i] = (mean / np.linalg.norm(mean), words)
+        return lists
 
     def vocabulary(self, article_id: str) -> Vocabulary:
         return self._scope(article_id).vocabulary
@@ -276,15 +297,24 @@ class ExtractiveAnswerer:
                 bonus += 0.08  # the conversation was just about this document
             if len(s.text.split()) < 5:
                 bonus -= 0.15  # a fragment ("MRI activity") says little on its own
-            if s.id in scope.children and lexical < 0.25:
-                bonus -= 0.10  # a list's "...:" lead-in only when the question is about the list
+            d = float(dense[i])
+            if i in scope.lists:
+                list_vector, list_words = scope.lists[i]
+                list_dense = float(list_vector @ vector)
+                list_matched = sum(
+                    scope.idf.get(t, 0.0) * w for t, w in weights.items() if t in list_words
+                )
+                list_lexical = min(1.0, list_matched / total) if total else 0.0
+                if 0.65 * list_dense + 0.35 * list_lexical > 0.65 * d + 0.35 * lexical:
+                    d, lexical = list_dense, list_lexical  # the question is about the list
+                elif lexical < 0.25:
+                    bonus -= 0.10  # a lead-in alone ("...:") says little
             if s.doc_id in named:
                 bonus += 0.25  # the question names this source's reference number
             if wants_count and _HAS_NUMBER.search(s.text):
                 bonus += 0.04
             if wants_dose and _HAS_DOSE.search(s.text):
                 bonus += 0.05
-            d = float(dense[i])
             scored.append(Scored(s, 0.65 * d + 0.35 * lexical + bonus, d, lexical))
         scored.sort(key=lambda x: (-x.score, x.sentence.doc_id, x.sentence.start))
         return scored
