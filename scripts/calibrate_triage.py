@@ -126,7 +126,13 @@ def main() -> int:
         for i, t in enumerate(presentation_texts)
         if any(t in c.presentations for c in bank.categories)
     ]
-    closest = np.array([float(s[:, whole].max()) for s in unit_sims])
+    # Near-copies are looked for among the message and its sentences (what every message has
+    # embedded); the gate and the category use the clauses too.
+    sentence_sims = [
+        embeddings.encode(units(r["text"], clauses=False)) @ presentation_vectors[whole].T
+        for r in rows
+    ]
+    closest = np.array([float(s.max()) for s in sentence_sims])
     fold_of = np.array(folds(rows, args.folds, args.seed))
 
     def fit(train: np.ndarray, c: float) -> LinearClassifier:

@@ -187,26 +187,30 @@ class ChatService:
         standalone = condense(question, history) if question else message
         timings.condense_ms = (time.perf_counter() - t0) * 1000
 
-        # One batched model call embeds the standalone question and the message's clauses for
-        # triage; the question's vector is reused for retrieval and answering.
-        t0 = time.perf_counter()
-        triage_texts = self.triage.texts(message) if self.triage.semantic else []
-        batch = [standalone] + [t for t in triage_texts if t != standalone]
-        vectors = self.pipeline.embeddings.encode(batch) if _has_substance(standalone) else None
-        timings.embed_ms = (time.perf_counter() - t0) * 1000
-        triage_vectors = None
-        if vectors is not None and triage_texts:
-            rows = {text: i for i, text in enumerate(batch)}
-            triage_vectors = vectors[[rows[t] for t in triage_texts]]
-        red_flag = self.triage.assess(message, triage_vectors)
-
-        draft: Draft | None = None
-        vector: np.ndarray | None = vectors[0] if vectors is not None else None
         # Nothing is answered for a prompt-extraction attempt, nor for an instruction with no
         # question left once the instruction is cut out.
         wants_answer = bool(question) and not (
             manipulation and manipulation.category == "prompt_extraction"
         )
+        # One batched model call embeds the standalone question, the message's clauses for
+        # triage and whatever the answerer's coverage stage will weigh.
+        t0 = time.perf_counter()
+        substance = _has_substance(standalone)
+        triage_texts = self.triage.texts(message) if substance else []
+        answer_texts = (
+            self.answerer.texts_to_embed(standalone, article_id, in_conversation=bool(history))
+            if wants_answer and substance
+            else []
+        )
+        batch = list(dict.fromkeys([standalone, *triage_texts, *answer_texts]))
+        vectors = self.pipeline.embeddings.encode(batch) if substance else None
+        embedded = dict(zip(batch, vectors, strict=True)) if vectors is not None else {}
+        timings.embed_ms = (time.perf_counter() - t0) * 1000
+        triage_vectors = np.stack([embedded[t] for t in triage_texts]) if triage_texts else None
+        red_flag = self.triage.assess(message, triage_vectors)
+
+        draft: Draft | None = None
+        vector: np.ndarray | None = embedded.get(standalone)
         if wants_answer and vector is not None:
             t0 = time.perf_counter()
             follow_up = standalone != question
@@ -217,6 +221,7 @@ class ChatService:
                 focus=question if follow_up else None,
                 context=context if follow_up else frozenset(),
                 in_conversation=bool(history),
+                embedded=embedded,
             )
             timings.answer_ms = (time.perf_counter() - t0) * 1000
             timings.retrieve_ms = draft.retrieve_ms

@@ -14,7 +14,7 @@ import pytest
 
 from ivig_chat.knowledge import load_knowledge
 from ivig_chat.safety import Triage
-from ivig_chat.safety.semantic import SemanticTriage, units
+from ivig_chat.safety.semantic import SemanticTriage
 from ivig_chat.vector_cache import VectorCache
 
 pytestmark = [pytest.mark.integration]
@@ -143,7 +143,7 @@ def test_ordinary_questions_are_not_flagged(triage: Triage, message: str) -> Non
 
 def test_precomputed_unit_vectors_give_the_same_decision(triage: Triage, embeddings) -> None:  # type: ignore[no-untyped-def]
     message = "welts everywhere on him, blood pressure 70 over 40, drip still going"
-    vectors = embeddings.encode(units(message))
+    vectors = embeddings.encode(triage.texts(message))
     assert triage.assess(message, vectors) == triage.assess(message)
 
 

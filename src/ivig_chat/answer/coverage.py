@@ -13,7 +13,7 @@ that the corpus answers the question; its weights and the held-out figures live 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,15 +58,25 @@ class WordMeaning:
         words = sorted(w for w in vocabulary.words if w.isalpha() and len(w) >= 3)
         self.matrix = cache.encode(words, encode, model) if words else np.zeros((0, 1))
 
-    def measure(self, question: str, unknown: Sequence[str]) -> tuple[list[float], list[float]]:
-        """(nearness to the vocabulary, share of the question's meaning) per unknown word."""
+    @staticmethod
+    def texts(question: str, unknown: Sequence[str]) -> list[str]:
+        """What measure() embeds: the words, the question, the question without each word."""
         if not unknown:
-            return [], []
+            return []
         variants = [
             " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split())
             for w in unknown
         ]
-        vectors = self.encode([*unknown, question, *variants])
+        return [*unknown, question, *variants]
+
+    def measure(
+        self, question: str, unknown: Sequence[str], embedded: Mapping[str, np.ndarray]
+    ) -> tuple[list[float], list[float]]:
+        """(nearness to the vocabulary, share of the question's meaning) per unknown word.
+        embedded: vectors the caller already has; the rest are embedded in one call."""
+        if not unknown:
+            return [], []
+        vectors = lookup(self.texts(question, unknown), embedded, self.encode)
         words, whole, without = (
             vectors[: len(unknown)],
             vectors[len(unknown)],
@@ -75,6 +85,13 @@ class WordMeaning:
         nearness = (words @ self.matrix.T).max(axis=1) if self.matrix.shape[0] else words[:, 0] * 0
         weight = 1.0 - without @ whole
         return [float(x) for x in nearness], [float(x) for x in weight]
+
+
+def lookup(texts: Sequence[str], embedded: Mapping[str, np.ndarray], encode: Encode) -> np.ndarray:
+    """Vectors for texts: those in embedded as they are, the others in one model call."""
+    missing = list(dict.fromkeys(t for t in texts if t not in embedded))
+    fresh = dict(zip(missing, encode(missing), strict=True)) if missing else {}
+    return np.stack([embedded[t] if t in embedded else fresh[t] for t in texts])
 
 
 def evidence(

@@ -11,7 +11,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ from ..safety import looks_like_instruction
 from ..textutil import content_tokens, populations, query_tokens
 from ..vector_cache import Encode, VectorCache
 from .citations import Citation, CitationList
-from .coverage import FEATURES, CoverageEvidence, WordMeaning, evidence, probability
+from .coverage import FEATURES, CoverageEvidence, WordMeaning, evidence, lookup, probability
 from .populations import PopulationCheck
 from .scope import Coverage, Vocabulary
 
@@ -41,6 +41,18 @@ class Thresholds:
     redundant: float = 0.86  # cosine above which two sentences say the same thing
     max_sentences: int = 4
     backing: float = 0.62  # a cited source's sentence this close to the article's backs it
+
+
+@dataclass(frozen=True)
+class _Plan:
+    scope: _Scope
+    coverage: Coverage
+    question: str  # typos repaired; "it" read as the article's subject in a first question
+    mentions: bool  # names the subject, a reference or a source (or the conversation did)
+    resolved: bool  # "it" was read as the subject
+    absent: tuple[str, ...]  # patient groups named that the corpus never mentions
+    other_subject: bool  # names nothing the corpus is about, and something rare it never uses
+    unknown: list[str]  # content words the corpus never uses
 
 
 @dataclass(frozen=True)
@@ -327,42 +339,40 @@ class ExtractiveAnswerer:
         focus: str | None = None,
         context: frozenset[str] = frozenset(),
         in_conversation: bool = False,
+        embedded: Mapping[str, np.ndarray] | None = None,
     ) -> Draft:
         """Select and cite the sentences that answer question, or abstain.
+
+        embedded: vectors of texts_to_embed(...) the caller computed in its one batched model
+        call; anything missing is embedded here.
 
         focus: the user's own latest words, when question was rewritten from a follow-up; its
         terms weigh double, so "and in progressive MS?" is answered about progressive MS.
         context: documents the previous answer cited; a follow-up is most likely about them.
         in_conversation: earlier turns set the subject, so it need not be named again.
         """
-        scope = self._scope(article_id)
-        coverage = scope.vocabulary.coverage(question)
-        if coverage.corrected:
-            question = scope.vocabulary.repair(question, coverage)
+        embedded = embedded or {}
+        plan = self._plan(question, article_id, in_conversation)
+        scope, coverage, question = plan.scope, plan.coverage, plan.question
         draft = Draft(status="abstained", coverage=coverage, understood=question)
-        mentions = in_conversation or scope.vocabulary.mentions_subject(question)
-        absent = [
-            p.name for p in self.populations.named(question) if p.id in scope.absent_populations
-        ]
-        if absent and not mentioned_refs(question):
+        if plan.absent:
             # Evidence gathered in other patients does not answer a question about this group.
-            draft.missing = tuple(absent)
+            draft.missing = plan.absent
             draft.decided_by = "population"
-            draft.reason = f"the corpus never mentions {', '.join(absent)}"
+            draft.reason = f"the corpus never mentions {', '.join(plan.absent)}"
             return draft
-        if not mentions and coverage.unknown_specific:
+        if plan.other_subject:
             # Names nothing the corpus is about, and something rare that it never uses: the
             # question is about another subject ("how much biotin ...").
             draft.missing = coverage.named
             draft.decided_by = "other_subject"
             draft.reason = f"about something else: {', '.join(coverage.unknown_specific)}"
             return draft
-        resolved = about_subject(question, scope.subject_name) if not mentions else question
-        if resolved != question and self.encode is not None:
+        mentions = plan.mentions
+        if plan.resolved and self.encode is not None:
             # Asked under the article with nothing earlier in the conversation, "it" is the
             # article's subject ("which patients might be offered it?"): understood that way.
-            question = draft.understood = resolved
-            vector = self.encode([question])[0]
+            vector = lookup([question], embedded, self.encode)[0]
             mentions = True
         started = time.perf_counter()
         hits = self.retriever.search(question, article_id, k=6, vector=vector)
@@ -382,7 +392,7 @@ class ExtractiveAnswerer:
         top_dense = max(r.dense for r in ranked)
         if self.coverage_model is not None and scope.meaning is not None:
             draft.evidence = self.coverage_evidence(
-                scope, question, coverage, mentions, top_dense, best
+                scope, question, coverage, mentions, top_dense, best, embedded
             )
             draft.covered = probability(self.coverage_model, draft.evidence)
             draft.decided_by = "model"
@@ -412,6 +422,45 @@ class ExtractiveAnswerer:
         draft.status = "answered"
         return draft
 
+    def _plan(self, question: str, article_id: str, in_conversation: bool) -> _Plan:
+        """The lexical reading of a question that decides what needs embedding and the
+        checks that come before any similarity."""
+        scope = self._scope(article_id)
+        coverage = scope.vocabulary.coverage(question)
+        if coverage.corrected:
+            question = scope.vocabulary.repair(question, coverage)
+        mentions = in_conversation or scope.vocabulary.mentions_subject(question)
+        absent = tuple(
+            p.name for p in self.populations.named(question) if p.id in scope.absent_populations
+        )
+        resolved = about_subject(question, scope.subject_name) if not mentions else question
+        unknown = [
+            w
+            for w in coverage.focus
+            if not scope.vocabulary.knows(w) and w not in coverage.corrected
+        ]
+        return _Plan(
+            scope=scope,
+            coverage=coverage,
+            question=resolved,
+            mentions=mentions,
+            resolved=resolved != question,
+            absent=absent if not mentioned_refs(question) else (),
+            other_subject=not mentions and bool(coverage.unknown_specific),
+            unknown=unknown,
+        )
+
+    def texts_to_embed(self, question: str, article_id: str, in_conversation: bool) -> list[str]:
+        """Texts answer() will need embedded beyond the question itself, so the caller can
+        embed them in its one batched model call."""
+        plan = self._plan(question, article_id, in_conversation)
+        if plan.absent or plan.other_subject or self.encode is None:
+            return []
+        texts = [plan.question] if plan.resolved else []
+        if self.coverage_model is not None:
+            texts += WordMeaning.texts(plan.question, plan.unknown)
+        return list(dict.fromkeys(texts))
+
     def coverage_evidence(
         self,
         scope: _Scope,
@@ -420,6 +469,7 @@ class ExtractiveAnswerer:
         mentions: bool,
         top_dense: float,
         best: Scored,
+        embedded: Mapping[str, np.ndarray] | None = None,
     ) -> CoverageEvidence:
         """The measures the coverage model weighs (also used to fit it)."""
         assert scope.meaning is not None
@@ -428,7 +478,7 @@ class ExtractiveAnswerer:
             for w in coverage.focus
             if not scope.vocabulary.knows(w) and w not in coverage.corrected
         ]
-        nearness, weight = scope.meaning.measure(question, unknown)
+        nearness, weight = scope.meaning.measure(question, unknown, embedded or {})
         return evidence(
             coverage, mentions, top_dense, best.score, best.lexical, unknown, nearness, weight
         )

@@ -52,8 +52,10 @@ _DENIED = re.compile(r"^(?:no|not|nil|denies|denied|without|never|negative for)\
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def units(message: str) -> list[str]:
-    """The whole message, then its sentences and their clauses (what the bank is compared with)."""
+def units(message: str, clauses: bool = True) -> list[str]:
+    """The whole message, then its sentences and (with clauses) their clauses: what the bank is
+    compared with. Without clauses, what every message needs embedded; the clauses are needed
+    only to name an emergency already found."""
     text = " ".join(message.split())
     if not _WORD.search(text):
         return []
@@ -61,7 +63,9 @@ def units(message: str) -> list[str]:
     sentences = [s.strip(" .,;:") for s in _SENTENCE.split(text) if s and s.strip(" .,;:")]
     for sentence in sentences:
         out.append(sentence)
-        out.extend(p.strip(" .,;:?!") for p in _CLAUSE.split(sentence) if p and p.strip(" .,;:?!"))
+        if clauses:
+            parts = (p.strip(" .,;:?!") for p in _CLAUSE.split(sentence))
+            out.extend(p for p in parts if p)
     kept: list[str] = []
     seen: set[str] = set()
     for unit in out:
@@ -211,8 +215,8 @@ class SemanticTriage:
 
     @staticmethod
     def texts(message: str) -> list[str]:
-        """What to embed for this message (first the whole message)."""
-        return units(message)
+        """What to embed for every message (first the whole message): it and its sentences."""
+        return units(message, clauses=False) if has_enough_words(message) else []
 
     def probability(self, message_vector: np.ndarray) -> float:
         return float(self._ready()[0].probability(message_vector[None, :])[0])
@@ -262,22 +266,29 @@ class SemanticTriage:
 
     def assess(self, message: str, vectors: np.ndarray | None = None) -> SemanticFlag | None:
         """vectors: rows for texts(message), if the caller already embedded them."""
-        unit_texts = units(message)
-        if not unit_texts or not has_enough_words(message):
+        sentence_texts = self.texts(message)
+        if not sentence_texts:
             return None
         if vectors is None:
-            vectors = self.encode(unit_texts)
+            vectors = self.encode(sentence_texts)
         probability = self.probability(vectors[0])
         if probability < self.thresholds.probability:
-            # A clause almost identical in meaning to a reviewed presentation is flagged even
+            # A sentence almost identical in meaning to a reviewed presentation is flagged even
             # when the whole message reads otherwise ("everyone would be better off ...").
-            sim, category, clause = self.closest_presentation(unit_texts, vectors)
+            sim, category, sentence = self.closest_presentation(sentence_texts, vectors)
             if sim >= self.thresholds.presentation:
-                return SemanticFlag(category, clause, probability)
+                return SemanticFlag(category, sentence, probability)
             return None
+        # Found: the clauses (embedded only now) say which emergency, and show the evidence.
+        unit_texts = units(message)
+        known = dict(zip(sentence_texts, vectors, strict=True))
+        missing = [u for u in unit_texts if u not in known]
+        if missing:
+            known.update(zip(missing, self.encode(missing), strict=True))
+        unit_vectors = np.stack([known[u] for u in unit_texts])
         # Far from every presentation (a recipe, the weather): the classifier's side of a
         # hyperplane says little out there.
-        if self.nearest(vectors) < self.thresholds.nearest:
+        if self.nearest(unit_vectors) < self.thresholds.nearest:
             return None
-        category, evidence = self.category(unit_texts, vectors)
+        category, evidence = self.category(unit_texts, unit_vectors)
         return SemanticFlag(category, evidence, probability)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .red_flags import RedFlag, detect_red_flag
-from .semantic import SemanticTriage, units
+from .semantic import SemanticTriage
 
 
 class Triage:
@@ -18,10 +18,9 @@ class Triage:
         if self.semantic is not None:
             self.semantic.warm()
 
-    @staticmethod
-    def texts(message: str) -> list[str]:
+    def texts(self, message: str) -> list[str]:
         """Texts to embed for this message, in the caller's batched model call."""
-        return units(message)
+        return self.semantic.texts(message) if self.semantic else []
 
     def assess(self, message: str, vectors: np.ndarray | None = None) -> RedFlag | None:
         """vectors: one row per text of texts(message), or None to let the layer embed."""
