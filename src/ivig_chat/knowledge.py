@@ -29,6 +29,12 @@ class _Strict(BaseModel):
 _M = TypeVar("_M", bound=BaseModel)
 
 
+def _unique(ids: list[str], what: str) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} ids must be unique: {', '.join(repeated)} repeated")
+
+
 def _texts(items: list[str], where: str) -> list[str]:
     cleaned = [" ".join(str(t).split()) for t in items]
     if any(not t for t in cleaned):
@@ -94,9 +100,7 @@ class RedFlagBank(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RedFlagBank:
-        ids = [c.id for c in self.categories]
-        if len(set(ids)) != len(ids):
-            raise ValueError("category ids must be unique")
+        _unique([c.id for c in self.categories], "category")
         return self
 
     def category(self, category_id: str) -> RedFlagCategory:
@@ -169,10 +173,8 @@ class Populations(_Strict):
     populations: list[Population] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique(self) -> Populations:
-        ids = [p.id for p in self.populations]
-        if len(set(ids)) != len(ids):
-            raise ValueError("population ids must be unique")
+    def _unique_ids(self) -> Populations:
+        _unique([p.id for p in self.populations], "population")
         return self
 
 
