@@ -41,6 +41,7 @@ from ivig_chat.safety.semantic import (  # noqa: E402
     LinearClassifier,
     SemanticTriage,
     as_detection,
+    as_self_harm,
     has_enough_words,
     training_set,
     units,
@@ -51,6 +52,7 @@ GRID = {
     "probability": [round(x, 3) for x in np.arange(0.30, 0.801, 0.05)],
     "nearest": [0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55],
     "presentation": [0.65, 0.7, 0.75, 0.8, 0.85, 1.01],
+    "self_harm": [0.5, 0.6, 0.7, 0.8, 0.9, 1.01],  # 1.01: the self-harm detector off
     "sign": [round(x, 3) for x in np.arange(0.45, 0.751, 0.05)],
 }
 
@@ -139,17 +141,28 @@ def main() -> int:
         x = np.vstack([message_vectors[train], bank_vectors])
         return LinearClassifier.fit(x, as_detection([labels[i] for i in train] + bank_labels), c)
 
+    def fit_self_harm(train: np.ndarray, c: float) -> LinearClassifier:
+        x = np.vstack([message_vectors[train], bank_vectors])
+        y = as_self_harm([labels[i] for i in train] + bank_labels)
+        return LinearClassifier.fit(x, y, c)
+
+    def decide(prob, self_harm, at, t, n, q, s):  # type: ignore[no-untyped-def]
+        """The layer's decision (as SemanticTriage.assess makes it), or the rules'."""
+        flagged = (prob >= t) & (nearest[at] >= n)
+        flagged |= (prob < t) & ((closest[at] >= q) | (self_harm >= s))
+        return (flagged & enough[at]) | rules[at]
+
     def predictions(train: np.ndarray, score_rows: np.ndarray) -> tuple[list, np.ndarray]:
         combos, preds = [], []
         for c in GRID["regularisation"]:
             prob = fit(train, c).probability(message_vectors[score_rows])
+            self_harm = fit_self_harm(train, c).probability(message_vectors[score_rows])
             for t in GRID["probability"]:
                 for n in GRID["nearest"]:
                     for q in GRID["presentation"]:
-                        combos.append((c, t, n, q))
-                        flagged = (prob >= t) & (nearest[score_rows] >= n)
-                        flagged |= (prob < t) & (closest[score_rows] >= q)
-                        preds.append((flagged & enough[score_rows]) | rules[score_rows])
+                        for s in GRID["self_harm"]:
+                            combos.append((c, t, n, q, s))
+                            preds.append(decide(prob, self_harm, score_rows, t, n, q, s))
         return combos, np.array(preds)
 
     held_out = np.zeros(len(rows), dtype=bool)
@@ -173,12 +186,19 @@ def main() -> int:
             combos, preds = predictions(inner_train, inner_test)
             inner[:, inner_test] = preds
         best = choose(inner, truth, train, args.max_over_triage)
-        c, t, n, q = combos[best]
-        per_fold.append({"regularisation": c, "probability": t, "nearest": n, "presentation": q})
+        c, t, n, q, s = combos[best]
+        per_fold.append(
+            {
+                "regularisation": c,
+                "probability": t,
+                "nearest": n,
+                "presentation": q,
+                "self_harm": s,
+            }
+        )
         prob = fit(train, c).probability(message_vectors[test])
-        flagged = (prob >= t) & (nearest[test] >= n)
-        flagged |= (prob < t) & (closest[test] >= q)
-        held_out[test] = (flagged & enough[test]) | rules[test]
+        self_harm = fit_self_harm(train, c).probability(message_vectors[test])
+        held_out[test] = decide(prob, self_harm, test, t, n, q, s)
 
     def figures(p: np.ndarray) -> dict:
         def share(label: str, cat: str) -> float:
@@ -210,7 +230,7 @@ def main() -> int:
     for g in range(args.folds):
         combos, preds = predictions(np.flatnonzero(fold_of != g), np.flatnonzero(fold_of == g))
         inner[:, np.flatnonzero(fold_of == g)] = preds
-    c, t, n, q = combos[choose(inner, truth, all_rows, args.max_over_triage)]
+    c, t, n, q, s = combos[choose(inner, truth, all_rows, args.max_over_triage)]
 
     # The sign threshold only picks the guidance category. Category accuracy is held out too:
     # each fold's emergencies are named by a classifier fitted on the other folds.
@@ -222,6 +242,7 @@ def main() -> int:
             "sign": 0.6,
             "nearest": n,
             "presentation": q,
+            "self_harm": s,
             "chosen_by": "placeholder while calibrating",
         }
     )
@@ -255,6 +276,7 @@ def main() -> int:
                     "probability": t,
                     "nearest": n,
                     "presentation": q,
+                    "self_harm": s,
                     "sign": sign,
                 },
                 "category_accuracy_by_sign": accuracy,
@@ -273,10 +295,11 @@ def main() -> int:
             "# Written by scripts/calibrate_triage.py --write; re-run it after changing\n"
             "# red_flags.yaml or triage_examples.jsonl instead of editing these numbers.\n"
             f"schema: triage_thresholds/1\nprobability: {t}\nregularisation: {c}\n"
-            f"nearest: {n}\npresentation: {q}\nsign: {sign}\n"
+            f"nearest: {n}\npresentation: {q}\nself_harm: {s}\nsign: {sign}\n"
             "chosen_by: >-\n"
             f"  {args.folds}-fold cross-validation (thresholds chosen by an inner cross-validation"
-            f" on the training folds) over knowledge/triage_examples.jsonl ({len(rows)}"
+            " on the training folds) over knowledge/triage_examples.jsonl and"
+            f" knowledge/questions.jsonl ({len(rows)}"
             f" messages): highest recall with over-triage <= {args.max_over_triage}, rules"
             " floor included; sign: best category accuracy on the labelled emergencies\n"
             "cross_validated:\n"

@@ -118,6 +118,7 @@ class TriageThresholds(_Strict):
     regularisation: float = Field(gt=0.0)  # inverse regularisation strength (C) of the fit
     nearest: float = Field(ge=0.0, le=1.0)  # a message this far from every presentation is not one
     presentation: float = Field(ge=0.0, le=1.01)  # this close to one presentation flags alone
+    self_harm: float = Field(ge=0.0, le=1.01)  # the self-harm detector's threshold (1.01: off)
     sign: float = Field(ge=0.0, le=1.0)  # cosine at which a clause shows a combination's sign
     chosen_by: str = Field(min_length=10)
     cross_validated: dict[str, Any] = Field(default_factory=dict)

@@ -12,6 +12,8 @@ Two parts, both built from reviewed data at warm-up with the embedding model the
   meaning lands near the old ones without a new pattern.
 * **Near-copies of a presentation.** A clause whose meaning is almost that of one reviewed
   presentation (``presentation`` threshold) is flagged even when the classifier is unsure.
+* **Self-harm** has a detector of its own (self-harm against everything else) with its own
+  threshold: it is told in ways unlike any physical emergency, and a miss costs most.
 * **Which emergency?** A second classifier, over the categories, fitted on the labelled
   emergencies and the presentations, ranks them; a combination category
   (meningism, anaphylaxis) is taken only when enough of its sign groups are present among the
@@ -138,11 +140,17 @@ class LinearClassifier:
 
 
 EMERGENCY = "emergency"
+SELF_HARM = "self_harm"
 
 
 def as_detection(labels: Sequence[str]) -> list[str]:
     """Category labels folded to EMERGENCY / NOT_EMERGENCY, for the detector."""
     return [NOT_EMERGENCY if label == NOT_EMERGENCY else EMERGENCY for label in labels]
+
+
+def as_self_harm(labels: Sequence[str]) -> list[str]:
+    """Category labels folded to self_harm / NOT_EMERGENCY, for the self-harm detector."""
+    return [label if label == SELF_HARM else NOT_EMERGENCY for label in labels]
 
 
 def training_set(
@@ -183,13 +191,14 @@ class SemanticTriage:
         self.cache = cache or VectorCache(None)
         self._detector: LinearClassifier | None = None  # emergency or not
         self._namer: LinearClassifier | None = None  # which category
+        self._self_harm: LinearClassifier | None = None  # self-harm, against everything else
         self._matrices: dict[object, np.ndarray] = {}
 
     def warm(self) -> None:
         self._ready()
 
-    def _ready(self) -> tuple[LinearClassifier, LinearClassifier]:
-        if self._detector is None or self._namer is None:
+    def _ready(self) -> tuple[LinearClassifier, LinearClassifier, LinearClassifier]:
+        if self._detector is None or self._namer is None or self._self_harm is None:
             texts, labels = training_set(self.bank, self.examples, self.questions)
             keys: list[object] = []
             bank_texts: list[str] = []
@@ -209,9 +218,10 @@ class SemanticTriage:
             x = vectors[: len(texts)]
             c = self.thresholds.regularisation
             self._detector = LinearClassifier.fit(x, as_detection(labels), c)
+            self._self_harm = LinearClassifier.fit(x, as_self_harm(labels), c)
             emergencies = [i for i, label in enumerate(labels) if label != NOT_EMERGENCY]
             self._namer = LinearClassifier.fit(x[emergencies], [labels[i] for i in emergencies], c)
-        return self._detector, self._namer
+        return self._detector, self._namer, self._self_harm
 
     @staticmethod
     def texts(message: str) -> list[str]:
@@ -274,10 +284,15 @@ class SemanticTriage:
         probability = self.probability(vectors[0])
         if probability < self.thresholds.probability:
             # A sentence almost identical in meaning to a reviewed presentation is flagged even
-            # when the whole message reads otherwise ("everyone would be better off ...").
+            # when the whole message reads otherwise.
             sim, category, sentence = self.closest_presentation(sentence_texts, vectors)
             if sim >= self.thresholds.presentation:
                 return SemanticFlag(category, sentence, probability)
+            # Self-harm is told in ways unlike any physical emergency ("everyone would be
+            # better off without me"): a detector of its own, with its own threshold.
+            self_harm = float(self._ready()[2].probability(vectors[:1])[0])
+            if self_harm >= self.thresholds.self_harm:
+                return SemanticFlag(SELF_HARM, sentence_texts[0], self_harm)
             return None
         # Found: the clauses (embedded only now) say which emergency, and show the evidence.
         unit_texts = units(message)
