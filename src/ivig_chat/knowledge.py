@@ -191,6 +191,46 @@ class LabelledQuestion(_Strict):
     why: str = ""
 
 
+class CategoryGuidance(_Strict):
+    patient_headline: str = Field(min_length=5)
+    patient_tip: str = Field(min_length=5)
+    clinician_label: str = Field(min_length=3)
+    clinician_tip: str = Field(min_length=5)
+
+
+class AudienceTexts(_Strict):
+    patient: str = Field(min_length=5)
+    clinician: str = Field(min_length=5)
+
+
+class Guidance(_Strict):
+    """knowledge/guidance.yaml: emergency guidance per category and audience."""
+
+    schema_: str = Field(alias="schema", pattern=r"^guidance/1$")
+    emergency_numbers: AudienceTexts
+    templates: AudienceTexts
+    self_harm: AudienceTexts
+    fallback: str
+    categories: dict[str, CategoryGuidance] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Guidance:
+        if self.fallback not in self.categories:
+            raise ValueError(f"fallback {self.fallback!r} has no guidance entry")
+        for name, needs in (
+            ("templates.patient", ("{headline}", "{numbers}", "{tip}")),
+            ("templates.clinician", ("{label}", "{numbers}", "{tip}")),
+            ("self_harm.patient", ("{numbers}",)),
+            ("self_harm.clinician", ("{numbers}",)),
+        ):
+            group, audience = name.split(".")
+            text = getattr(getattr(self, group), audience)
+            missing = [n for n in needs if n not in text]
+            if missing:
+                raise ValueError(f"{name} lacks {', '.join(missing)}")
+        return self
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Everything loaded from the knowledge folder."""
@@ -201,6 +241,7 @@ class Knowledge:
     questions: tuple[LabelledQuestion, ...]
     coverage_model: CoverageModel | None  # None: coverage falls back to the lexical rules
     populations: Populations
+    guidance: Guidance
 
 
 def _read(path: Path) -> Any:
@@ -261,6 +302,16 @@ def load_knowledge(folder: Path) -> Knowledge:
     """Read and validate every knowledge file; raise KnowledgeError naming what is wrong."""
     folder = Path(folder)
     red_flags: RedFlagBank = validated(RedFlagBank, folder / "red_flags.yaml")
+    guidance: Guidance = validated(Guidance, folder / "guidance.yaml")
+    unguided = [
+        c.id
+        for c in red_flags.categories
+        if c.id != "self_harm" and c.id not in guidance.categories
+    ]
+    if unguided:
+        raise KnowledgeError(
+            f"{folder / 'guidance.yaml'}: no guidance for red-flag categories {unguided}"
+        )
     return Knowledge(
         red_flags=red_flags,
         triage_thresholds=validated(TriageThresholds, folder / "triage_thresholds.yaml"),
@@ -272,4 +323,5 @@ def load_knowledge(folder: Path) -> Knowledge:
         if (folder / "coverage_model.yaml").exists()
         else None,
         populations=validated(Populations, folder / "populations.yaml"),
+        guidance=guidance,
     )

@@ -24,7 +24,7 @@ from .conversation import ConversationStore, Turn, condense, new_id, now_iso
 from .corpus import Document
 from .disclaimer import disclaimer_for, enforce_disclaimer
 from .errors import InvalidRequest
-from .knowledge import CoverageModel, Knowledge, load_knowledge
+from .knowledge import CoverageModel, Guidance, Knowledge, load_knowledge
 from .pipeline import Pipeline
 from .safety import Triage, detect_manipulation, refusal_text, urgent_guidance
 from .safety.semantic import SemanticTriage
@@ -121,6 +121,7 @@ class ChatService:
         pipeline: Pipeline,
         answerer: ExtractiveAnswerer,
         store: ConversationStore,
+        guidance: Guidance,
         triage: Triage | None = None,
     ) -> None:
         self.settings = settings
@@ -128,6 +129,7 @@ class ChatService:
         self.corpus = pipeline.corpus
         self.answerer = answerer
         self.store = store
+        self.guidance = guidance
         self.triage = triage or Triage()
         self.suggestions = SuggestionPicker(pipeline)
 
@@ -232,7 +234,7 @@ class ChatService:
         grounded = "\n\n".join(draft.lines) if draft and answered else ""
         if red_flag:
             status = "urgent"
-            body = urgent_guidance(red_flag, request.audience)  # type: ignore[arg-type]
+            body = urgent_guidance(red_flag, request.audience, self.guidance)  # type: ignore[arg-type]
             if grounded:
                 body += f"\n\n{SOURCES_SAY}\n\n{grounded}"
         elif manipulation and (
@@ -468,4 +470,4 @@ def build_service(
         populations=PopulationCheck(knowledge.populations.populations),
     )
     triage = build_triage(settings, pipeline, knowledge)
-    return ChatService(settings, pipeline, answerer, store, triage)
+    return ChatService(settings, pipeline, answerer, store, knowledge.guidance, triage)

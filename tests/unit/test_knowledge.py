@@ -11,6 +11,7 @@ from ivig_chat.knowledge import KnowledgeError, load_knowledge
 from ivig_chat.safety import RED_FLAG_CATEGORIES, RedFlag, urgent_guidance
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+GUIDANCE = load_knowledge(KNOWLEDGE).guidance
 
 
 def test_the_shipped_knowledge_loads_and_names_its_sources() -> None:
@@ -28,8 +29,8 @@ def test_the_shipped_knowledge_loads_and_names_its_sources() -> None:
 
 @pytest.mark.parametrize("category", [c for c in RED_FLAG_CATEGORIES if c != "collapse"])
 def test_every_category_has_its_own_guidance(category: str) -> None:
-    fallback = urgent_guidance(RedFlag("collapse", "x"), "patient")
-    assert urgent_guidance(RedFlag(category, "x"), "patient") != fallback
+    fallback = urgent_guidance(RedFlag("collapse", "x"), "patient", GUIDANCE)
+    assert urgent_guidance(RedFlag(category, "x"), "patient", GUIDANCE) != fallback
 
 
 def test_combinations_need_more_than_one_sign() -> None:
@@ -84,4 +85,23 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     (folder / "triage_thresholds.yaml").unlink()
     with pytest.raises(KnowledgeError, match="triage_thresholds.yaml: missing"):
+        load_knowledge(folder)
+
+
+def test_guidance_without_a_placeholder_is_refused(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "guidance.yaml"
+    path.write_text(path.read_text().replace("**{headline} Call", "**Call"))
+    with pytest.raises(KnowledgeError, match=r"templates.patient lacks \{headline\}"):
+        load_knowledge(folder)
+
+
+def test_a_red_flag_category_without_guidance_is_refused(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "guidance.yaml"
+    text = path.read_text()
+    start = text.index("  sepsis:")
+    end = text.index("  collapse:", start)
+    path.write_text(text[:start] + text[end:])
+    with pytest.raises(KnowledgeError, match="no guidance for red-flag categories"):
         load_knowledge(folder)

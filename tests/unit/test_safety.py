@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
+from ivig_chat.knowledge import load_knowledge
 from ivig_chat.safety import (
     MANIPULATION_CATEGORIES,
     RED_FLAG_CATEGORIES,
@@ -18,6 +20,9 @@ from ivig_chat.safety import (
     refusal_text,
     urgent_guidance,
 )
+
+# The reviewed guidance texts, as the service gets them.
+GUIDANCE = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge").guidance
 
 # ---------------------------------------------------------------------------
 # Red flags
@@ -215,8 +220,8 @@ PHYSICAL = [c for c in RED_FLAG_CATEGORIES if c != "self_harm"]
 @pytest.mark.parametrize("category", PHYSICAL)
 def test_physical_guidance_mentions_emergency_services(category: str) -> None:
     flag = RedFlag(category=category, evidence="x")
-    patient = urgent_guidance(flag, "patient")
-    clinician = urgent_guidance(flag, "clinician")
+    patient = urgent_guidance(flag, "patient", GUIDANCE)
+    clinician = urgent_guidance(flag, "clinician", GUIDANCE)
     for text in (patient, clinician):
         assert "emergency services" in text
         assert "911" in text and "112" in text and "999" in text
@@ -231,15 +236,17 @@ def test_physical_guidance_mentions_emergency_services(category: str) -> None:
 
 
 def test_guidance_is_category_specific() -> None:
-    texts = {urgent_guidance(RedFlag(c, "x"), "patient") for c in PHYSICAL}
+    texts = {urgent_guidance(RedFlag(c, "x"), "patient", GUIDANCE) for c in PHYSICAL}
     assert len(texts) == len(PHYSICAL)
-    assert "time the symptoms started" in urgent_guidance(RedFlag("stroke", "x"), "patient")
-    assert "auto-injector" in urgent_guidance(RedFlag("anaphylaxis", "x"), "patient")
+    assert "time the symptoms started" in urgent_guidance(
+        RedFlag("stroke", "x"), "patient", GUIDANCE
+    )
+    assert "auto-injector" in urgent_guidance(RedFlag("anaphylaxis", "x"), "patient", GUIDANCE)
 
 
 @pytest.mark.parametrize("audience", ["patient", "clinician"])
 def test_self_harm_guidance_mentions_crisis_line(audience: Audience) -> None:
-    text = urgent_guidance(RedFlag("self_harm", "kill myself"), audience)
+    text = urgent_guidance(RedFlag("self_harm", "kill myself"), audience, GUIDANCE)
     assert "988" in text
     assert "Suicide & Crisis Lifeline" in text
     assert "call or text" in text
@@ -250,16 +257,16 @@ def test_self_harm_guidance_mentions_crisis_line(audience: Audience) -> None:
 
 def test_self_harm_guidance_differs_by_audience() -> None:
     flag = RedFlag("self_harm", "want to die")
-    patient = urgent_guidance(flag, "patient")
-    clinician = urgent_guidance(flag, "clinician")
+    patient = urgent_guidance(flag, "patient", GUIDANCE)
+    clinician = urgent_guidance(flag, "clinician", GUIDANCE)
     assert patient != clinician
     assert "sorry" in patient
     assert "protocol" in clinician and "protocol" not in patient
 
 
 def test_unknown_category_falls_back_to_generic_emergency() -> None:
-    text = urgent_guidance(RedFlag("something_new", "x"), "patient")
-    assert text == urgent_guidance(RedFlag("collapse", "x"), "patient")
+    text = urgent_guidance(RedFlag("something_new", "x"), "patient", GUIDANCE)
+    assert text == urgent_guidance(RedFlag("collapse", "x"), "patient", GUIDANCE)
 
 
 # ---------------------------------------------------------------------------
