@@ -64,16 +64,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
 
-    import logging
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    from ivig_chat.compose import build_service, configure_process
     from ivig_chat.config import Settings
-    from ivig_chat.conversation import SQLiteConversationStore
-    from ivig_chat.embeddings import enforce_offline
     from ivig_chat.pipeline import build_pipeline
-    from ivig_chat.service import ChatRequest, build_service
+    from ivig_chat.types import ChatRequest
 
-    enforce_offline()
+    configure_process()
     work = Path(tempfile.mkdtemp(prefix="ivig-bench-"))
     settings = Settings(data_dir=work / "data", corpus_dir=REPO / "corpus")
     results: dict[str, object] = {"machine": {"cpus": os.cpu_count()}}
@@ -87,9 +83,7 @@ def main() -> int:
     results["ingest_unchanged_s"] = round(time.perf_counter() - started, 2)
     results["ingest_unchanged_embedded"] = again.embedded if again else None
 
-    service = build_service(
-        settings, pipeline, SQLiteConversationStore(settings.conversations_path)
-    )
+    service = build_service(settings, pipeline)
     service.warm()
     qs = questions()
     encode, search, chat = [], [], []

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ivig_chat.answer.coverage import FEATURES  # noqa: E402
 from ivig_chat.answer.populations import PopulationCheck  # noqa: E402
+from ivig_chat.compose import build_service, make_store  # noqa: E402
 from ivig_chat.config import Settings  # noqa: E402
-from ivig_chat.conversation import SQLiteConversationStore  # noqa: E402
 from ivig_chat.knowledge import CoverageModel  # noqa: E402
 from ivig_chat.pipeline import build_pipeline  # noqa: E402
-from ivig_chat.service import ChatRequest, build_service  # noqa: E402
+from ivig_chat.types import ChatRequest  # noqa: E402
 
 REGULARISATION = [0.01, 0.03, 0.1, 0.3, 1.0]
 THRESHOLDS = [round(x, 2) for x in np.arange(0.2, 0.71, 0.05)]
@@ -109,7 +109,7 @@ def main() -> int:
         torch_threads=0,
     )
     pipeline, _ = build_pipeline(settings)
-    store = SQLiteConversationStore(Path(tempfile.mkdtemp()) / "calibration.sqlite3")
+    store = make_store(Path(tempfile.mkdtemp()) / "calibration.sqlite3")
     service = build_service(settings, pipeline, store, coverage_model=pass_through())
     # Questions naming a patient group the corpus never mentions (knowledge/populations.yaml),
     # or only something rare the corpus never uses, abstain before the model: they count in
@@ -136,7 +136,7 @@ def main() -> int:
     truth = np.array([r["answerable"] for r in everything])
     rules = np.array(
         [
-            service.prepare(ChatRequest(r["text"])).response["status"] == "answered"
+            service.prepare(ChatRequest(r["text"])).response.status == "answered"
             for r in everything
         ]
     )

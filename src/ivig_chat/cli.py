@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .compose import configure_process
 from .config import Settings, get_settings
 from .errors import IvigChatError
+
+if TYPE_CHECKING:
+    from .service import ChatService
+    from .types import ChatResponse
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Handler] = {}
@@ -49,11 +53,11 @@ class _ProgressBar:
 
 def _build(settings: Settings, refresh: bool = True) -> Any:
     """The pipeline, with a progress bar while it embeds new corpus text."""
-    from .pipeline import build_pipeline
+    from .compose import make_pipeline
 
     bar = _ProgressBar()
     try:
-        return build_pipeline(settings, refresh=refresh, progress=bar)
+        return make_pipeline(settings, refresh=refresh, progress=bar)
     finally:
         bar.close()
 
@@ -109,32 +113,30 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _service(settings: Settings) -> Any:
+def _service(settings: Settings) -> ChatService:
     """The chat service on the embedded default, index built or refreshed first."""
-    from .conversation import SQLiteConversationStore
-    from .service import build_service
+    from .compose import build_service
 
     pipeline, _ = _build(settings)
-    return build_service(settings, pipeline, SQLiteConversationStore(settings.conversations_path))
+    return build_service(settings, pipeline)
 
 
-def _print_answer(response: dict[str, Any]) -> None:
-    status = response["status"]
-    if status != "answered":
-        print(f"[{status}]")
-    print(response["answer"])
-    if response["citations"]:
+def _print_answer(response: ChatResponse) -> None:
+    if response.status != "answered":
+        print(f"[{response.status}]")
+    print(response.answer)
+    if response.citations:
         print("\nCitations:")
-        for c in response["citations"]:
-            ref = f", reference {c['ref']} of the article" if c["ref"] else ""
-            section = f" § {c['section']}" if c["section"] else ""
-            print(f"  [{c['n']}] {c['title']}{ref}{section}")
-            print(textwrap.indent(textwrap.fill(f"\u201c{c['quote']}\u201d", 92), "      "))
-            if c["url"]:
-                print(f"      {c['url']}")
-    if response["suggested_questions"]:
+        for c in response.citations:
+            ref = f", reference {c.ref} of the article" if c.ref else ""
+            section = f" § {c.section}" if c.section else ""
+            print(f"  [{c.n}] {c.title}{ref}{section}")
+            print(textwrap.indent(textwrap.fill(f"\u201c{c.quote}\u201d", 92), "      "))
+            if c.url:
+                print(f"      {c.url}")
+    if response.suggested_questions:
         print("\nYou could also ask:")
-        for q in response["suggested_questions"]:
+        for q in response.suggested_questions:
             print(f"  - {q}")
 
 
@@ -153,14 +155,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("ask")
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .service import ChatRequest
+    from .types import ChatRequest
 
     service = _service(settings)
     response = service.chat(
         ChatRequest(message=args.question, article_id=args.article, audience=args.audience)
     )
     if args.json:
-        print(json.dumps(response, ensure_ascii=False, indent=2))
+        print(json.dumps(response.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_answer(response)
     return 0
@@ -168,7 +170,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("chat")
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from .service import ChatRequest
+    from .types import ChatRequest
 
     service = _service(settings)
     conversation_id = None
@@ -188,9 +190,9 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         except IvigChatError as exc:
             print(f"ivig-chat: {exc}")
             continue
-        conversation_id = response["conversation_id"]
-        if response["standalone_question"] != message:
-            print(f"(understood as: {response['standalone_question']})")
+        conversation_id = response.conversation_id
+        if response.standalone_question != message:
+            print(f"(understood as: {response.standalone_question})")
         print()
         _print_answer(response)
 
@@ -199,9 +201,9 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
-    from .conversation import SQLiteConversationStore
+    from .compose import make_store
 
-    store = SQLiteConversationStore(settings.conversations_path)
+    store = make_store(settings.conversations_url)
     rows = store.feedback_rows()
     store.close()
     fields = [
@@ -271,12 +273,7 @@ _EXTRA_PARSERS: list[Callable[[Any], None]] = []
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    for noisy in ("bm25s", "chromadb", "httpx", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_process(verbose=args.verbose)
     try:
         settings = get_settings()
         return _COMMANDS[args.command](args, settings)

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     default_article: str = "ivig-ms"
     database_url: str = Field(
         default="",
-        description="SQLite file for conversations; empty = <data_dir>/conversations.sqlite3.",
+        description="Conversations: a SQLite file path or sqlite:///path; empty = "
+        "<data_dir>/conversations.sqlite3.",
     )
     max_message_chars: int = Field(default=2000, ge=1, le=100_000)
     answerer: Literal["extractive"] = "extractive"
@@ -76,12 +77,9 @@ class Settings(BaseSettings):
         return Path(base) / "ivig-chat"
 
     @property
-    def conversations_path(self) -> Path:
-        return (
-            Path(self.database_url)
-            if self.database_url
-            else self.data_dir / "conversations.sqlite3"
-        )
+    def conversations_url(self) -> str:
+        """Where conversations live: database_url, or the SQLite file in data_dir."""
+        return self.database_url or str(self.data_dir / "conversations.sqlite3")
 
 
 @lru_cache(maxsize=1)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from ivig_chat.compose import build_service
 from ivig_chat.conversation import SQLiteConversationStore
 from ivig_chat.pipeline import build_pipeline
-from ivig_chat.service import ChatRequest, build_service
+from ivig_chat.types import ChatRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,13 +46,13 @@ def service(tmp_path_factory, embeddings):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("question", COVERED)
 def test_covered_questions_are_answered(service, question: str) -> None:  # type: ignore[no-untyped-def]
     response = service.prepare(ChatRequest(question)).response
-    assert response["status"] == "answered", response["answer"][:200]
+    assert response.status == "answered", response.answer[:200]
 
 
 @pytest.mark.parametrize("question", NOT_COVERED)
 def test_near_neighbours_the_corpus_lacks_abstain(service, question: str) -> None:  # type: ignore[no-untyped-def]
     prepared = service.prepare(ChatRequest(question))
-    assert prepared.response["status"] == "abstained", prepared.response["answer"][:200]
+    assert prepared.response.status == "abstained", prepared.response.answer[:200]
     draft = prepared.draft
     assert draft is not None and draft.decided_by in ("population", "other_subject", "model")
     if draft.decided_by == "model":
@@ -61,11 +62,11 @@ def test_near_neighbours_the_corpus_lacks_abstain(service, question: str) -> Non
 
 def test_an_absent_patient_group_is_named_in_the_abstention(service) -> None:  # type: ignore[no-untyped-def]
     response = service.prepare(ChatRequest("can my 9 year old get ivig for her ms?")).response
-    assert response["status"] == "abstained"
-    assert "do not mention children and adolescents" in response["answer"]
+    assert response.status == "abstained"
+    assert "do not mention children and adolescents" in response.answer
 
 
 def test_it_under_the_article_means_the_articles_subject(service) -> None:  # type: ignore[no-untyped-def]
     response = service.prepare(ChatRequest("which patients might be offered it?")).response
-    assert response["standalone_question"] == "which patients might be offered IVIG?"
-    assert response["status"] == "answered"
+    assert response.standalone_question == "which patients might be offered IVIG?"
+    assert response.status == "answered"

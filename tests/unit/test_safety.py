@@ -11,7 +11,6 @@ from ivig_chat.knowledge import load_knowledge
 from ivig_chat.safety import (
     MANIPULATION_CATEGORIES,
     RED_FLAG_CATEGORIES,
-    Audience,
     Manipulation,
     RedFlag,
     detect_manipulation,
@@ -20,6 +19,7 @@ from ivig_chat.safety import (
     refusal_text,
     urgent_guidance,
 )
+from ivig_chat.types import Audience
 
 # The reviewed guidance texts, as the service gets them.
 GUIDANCE = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge").guidance

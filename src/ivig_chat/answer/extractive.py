@@ -12,7 +12,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +24,8 @@ from ..retrieval import Hit, HybridRetriever, mentioned_refs
 from ..safety import looks_like_instruction
 from ..textutil import content_tokens, populations, query_tokens
 from ..vector_cache import Encode, VectorCache
-from .citations import Citation, CitationList
+from .base import Draft, Scored
+from .citations import CitationList
 from .coverage import FEATURES, CoverageEvidence, WordMeaning, evidence, lookup, probability
 from .populations import PopulationCheck
 from .scope import Coverage, Vocabulary
@@ -53,33 +54,6 @@ class _Plan:
     absent: tuple[str, ...]  # patient groups named that the corpus never mentions
     other_subject: bool  # names nothing the corpus is about, and something rare it never uses
     unknown: list[str]  # content words the corpus never uses
-
-
-@dataclass(frozen=True)
-class Scored:
-    sentence: Sentence
-    score: float
-    dense: float
-    lexical: float
-
-
-@dataclass
-class Draft:
-    """What the answerer found, before audience wording and the disclaimer."""
-
-    status: str  # "answered" | "abstained"
-    lines: list[str] = field(default_factory=list)  # answer sentences with [n] markers
-    citations: list[Citation] = field(default_factory=list)
-    coverage: Coverage | None = None
-    best: Scored | None = None
-    reason: str = ""
-    hits: list[Hit] = field(default_factory=list)
-    retrieve_ms: float = 0.0
-    evidence: CoverageEvidence | None = None
-    covered: float | None = None  # the coverage model's probability, when one decided
-    missing: tuple[str, ...] = ()  # names of what the question asks about that the corpus lacks
-    decided_by: str = ""  # which coverage check decided: population, other_subject, model, rules
-    understood: str = ""  # the question as answered (typos repaired, the article's subject named)
 
 
 @dataclass
@@ -255,7 +229,7 @@ class ExtractiveAnswerer:
         return self._scope(article_id).vocabulary
 
     def warm(self, article_id: str) -> None:
-        self._scope(article_id)
+        self._scope(article_id).vocabulary.coverage("warm up the word list")
 
     def _score(
         self,
@@ -480,7 +454,14 @@ class ExtractiveAnswerer:
         ]
         nearness, weight = scope.meaning.measure(question, unknown, embedded or {})
         return evidence(
-            coverage, mentions, top_dense, best.score, best.lexical, unknown, nearness, weight
+            coverage,
+            mentions,
+            top_dense,
+            best.score,
+            best.lexical,
+            unknown,
+            nearness,
+            weight,
         )
 
     def _covered_by_rules(

@@ -22,9 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..conversation import SQLiteConversationStore
 from ..errors import InvalidRequest, IvigChatError, NotFoundError
-from ..service import ChatService, MessageTooLong, build_service
+from ..service import ChatService, MessageTooLong
 from .routes import router
 
 log = logging.getLogger(__name__)
@@ -46,15 +45,9 @@ ServiceFactory = Callable[[Settings], ChatService]
 
 def default_service_factory(settings: Settings) -> ChatService:
     """The embedded default: build the index if missing, SQLite conversations."""
-    from ..embeddings import enforce_offline
-    from ..pipeline import build_pipeline
+    from ..compose import build_ready_service
 
-    enforce_offline()
-    pipeline, _ = build_pipeline(settings, refresh=True)
-    store = SQLiteConversationStore(settings.conversations_path)
-    service = build_service(settings, pipeline, store)
-    service.warm()
-    return service
+    return build_ready_service(settings)
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

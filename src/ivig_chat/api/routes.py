@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..corpus import Document
-from ..service import ChatRequest, ChatService, PreparedTurn, article_summary
-from .schemas import ChatIn, ChatOut, DocumentOut, ErrorOut, FeedbackIn
+from ..service import ChatService, PreparedTurn, article_summary
+from ..types import ChatRequest, ChatResponse
+from .schemas import ChatIn, DocumentOut, ErrorOut, FeedbackIn
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,8 +65,8 @@ def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/v1/chat", response_model=ChatOut, responses=ERRORS, tags=["chat"])
-async def chat(body: ChatIn, service: ChatService = Depends(get_service)) -> dict[str, Any]:
+@router.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["chat"])
+async def chat(body: ChatIn, service: ChatService = Depends(get_service)) -> ChatResponse:
     return await run_in_threadpool(service.chat, _chat_request(body))
 
 
@@ -115,7 +116,7 @@ def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
             {"n": n, "doc_id": doc.id, "title": doc.title, "citation": doc.citation, "url": doc.url}
         )
     return {
-        **article_summary(article),
+        **article_summary(article).model_dump(),
         "audience": article.meta.get("audience"),
         "disclaimers": dict(article.disclaimers),
         "references": refs,
@@ -126,7 +127,7 @@ def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
 
 @router.get("/v1/articles", tags=["corpus"])
 def list_articles(service: ChatService = Depends(get_service)) -> dict[str, Any]:
-    return {"articles": [article_summary(a) for a in service.corpus.articles()]}
+    return {"articles": [article_summary(a).model_dump() for a in service.corpus.articles()]}
 
 
 @router.get("/v1/articles/{article_id}", responses=ERRORS, tags=["corpus"])

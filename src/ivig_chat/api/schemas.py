@@ -6,6 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr
 
+from ..types import Audience, ChatResponse
+
+__all__ = ["ChatIn", "ChatResponse", "DocumentOut", "ErrorBody", "ErrorOut", "FeedbackIn"]
+
 
 def _encodable(value: str) -> str:
     """JSON may carry a lone surrogate (\\ud800); it is not text and cannot be stored or shown."""
@@ -25,7 +29,7 @@ class ChatIn(BaseModel):
     message: Text
     conversation_id: Text | None = None
     article_id: Text | None = None
-    audience: Literal["clinician", "patient"] = "clinician"
+    audience: Audience = "clinician"
 
 
 class FeedbackIn(BaseModel):
@@ -34,35 +38,6 @@ class FeedbackIn(BaseModel):
     turn_id: Text
     rating: Literal["up", "down"]
     comment: Text | None = None
-
-
-class Citation(BaseModel):
-    n: int
-    doc_id: str
-    ref: int | None
-    title: str
-    section: str | None
-    quote: str
-    url: str | None
-
-
-class ArticleSummary(BaseModel):
-    id: str
-    title: str
-    last_updated: str | None
-    review_status: str | None
-
-
-class ChatOut(BaseModel):
-    conversation_id: str
-    turn_id: str
-    status: Literal["answered", "abstained", "urgent", "refused"]
-    answer: str
-    citations: list[Citation]
-    disclaimer: str
-    standalone_question: str
-    suggested_questions: list[str]
-    article: ArticleSummary
 
 
 class DocumentOut(BaseModel):

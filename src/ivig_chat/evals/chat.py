@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..corpus import Corpus
 from .support import Claim, Evidence, SupportScorer, claims
@@ -566,18 +566,19 @@ def summarise(
 
 def timed_ask(service: Any, store_commit: bool = True) -> Ask:
     """An Ask over an in-process ChatService, with its per-stage timings."""
-    from ..service import ChatRequest
+    from ..types import Audience, ChatRequest
 
     def ask(
         message: str, conversation_id: str | None, audience: str
     ) -> tuple[dict[str, Any], dict[str, float]]:
         started = time.perf_counter()
-        prepared = service.prepare(ChatRequest(message, conversation_id, None, audience))
+        who = cast(Audience, audience)  # the dataset's audience; the service validates it
+        prepared = service.prepare(ChatRequest(message, conversation_id, None, who))
         if store_commit:
             service.commit(prepared)
         e2e = (time.perf_counter() - started) * 1000
         t = prepared.timings
-        return prepared.response, {
+        return prepared.response.as_dict(), {
             "condense_ms": t.condense_ms,
             "embed_ms": t.embed_ms,
             "retrieve_ms": t.retrieve_ms,

@@ -145,10 +145,9 @@ def build_distractor_environment(
     fixtures: Path,
 ) -> DistractorEnvironment:
     """Copy corpus/ and the distractors into a temp dir, index them apart, build a service."""
-    from ..conversation import SQLiteConversationStore
+    from ..compose import build_service, make_store
     from ..index import VectorIndex, make_chroma_client
     from ..pipeline import build_pipeline
-    from ..service import build_service
 
     root = Path(tempfile.mkdtemp(prefix="ivig-eval-distractors-"))
     corpus_dir = root / "corpus"
@@ -173,7 +172,7 @@ def build_distractor_environment(
     except Exception as exc:  # a failed warm start only costs time: the refresh embeds all
         log.warning("could not seed the distractor index: %s", exc)
     built, report = build_pipeline(temp, embeddings=pipeline.embeddings)
-    service = build_service(temp, built, SQLiteConversationStore(root / "conversations.sqlite3"))
+    service = build_service(temp, built, make_store(root / "conversations.sqlite3"))
     service.warm()
     return DistractorEnvironment(
         root=root,

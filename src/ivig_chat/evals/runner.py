@@ -304,11 +304,10 @@ def _chat_backend(
         disclaimers = article.json().get("disclaimers") or dict(scoring.disclaimers)
         scoring = Scoring(doc_text, disclaimers, scoring.scorer, scoring.evidence)
         return http_ask(client), scoring
-    from ..conversation import SQLiteConversationStore
-    from ..service import build_service
+    from ..compose import build_service, make_store
 
     folder = Path(tempfile.mkdtemp(prefix="ivig-eval-"))
-    store = SQLiteConversationStore(folder / "conversations.sqlite3")
+    store = make_store(folder / "conversations.sqlite3")
     service = build_service(settings, pipeline, store)
     service.warm()
 

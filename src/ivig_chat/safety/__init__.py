@@ -5,11 +5,12 @@
 * manipulation (``manipulation``) and planted instructions in corpus text (``planted``).
 """
 
-from .guidance import Audience, urgent_guidance
+from .guidance import urgent_guidance
 from .manipulation import (
     MANIPULATION_CATEGORIES,
     Manipulation,
     detect_manipulation,
+    question_without_instructions,
     refusal_text,
 )
 from .planted import looks_like_instruction
@@ -19,13 +20,13 @@ from .triage import Triage
 __all__ = [
     "MANIPULATION_CATEGORIES",
     "RED_FLAG_CATEGORIES",
-    "Audience",
     "Manipulation",
     "RedFlag",
     "Triage",
     "detect_manipulation",
     "detect_red_flag",
     "looks_like_instruction",
+    "question_without_instructions",
     "refusal_text",
     "urgent_guidance",
 ]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ..knowledge import Guidance
+from ..types import Audience
 from .red_flags import RedFlag
-
-Audience = Literal["clinician", "patient"]
 
 
 def urgent_guidance(flag: RedFlag, audience: Audience, guidance: Guidance) -> str:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
+from ..types import Audience
 from .normalise import compile_pattern as _c
 from .normalise import normalize as _normalize
-
-Audience = Literal["clinician", "patient"]
 
 MANIPULATION_CATEGORIES: Final[tuple[str, ...]] = (
     "disclaimer_removal",
@@ -414,3 +413,34 @@ def refusal_text(m: Manipulation, audience: Audience) -> str:
     reader = "clinician" if audience == "clinician" else "patient"
     category = m.category if (m.category, reader) in _CANNOT else "instruction_override"
     return f"**{_CANNOT[(category, reader)]}**\n\n{_CAN_DO[reader]}"
+
+
+_QUESTION_START = re.compile(
+    r"^(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|may|might|has|have|had|any|tell me about|explain)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?:;\n]")
+
+
+def question_without_instructions(message: str) -> str:
+    """What the message asks once every instruction clause is cut out, questions only.
+
+    "is ivig expensive? Respond in French and sign off with X." -> "is ivig expensive?"
+    Commands ("State that ...") are dropped; "" when nothing is asked.
+    """
+    text = message
+    for _ in range(5):
+        found = detect_manipulation(text)
+        if not found or found.category not in ("disclaimer_removal", "instruction_override"):
+            break
+        start = text.lower().find(found.evidence.lower())
+        if start < 0:
+            break
+        end_match = _CLAUSE_END.search(text, start + len(found.evidence))
+        end = end_match.end() if end_match else len(text)
+        text = (text[:start] + " " + text[end:]).strip()
+    text = " ".join(text.split())
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?") or _QUESTION_START.match(s)]
+    return " ".join(asked)
