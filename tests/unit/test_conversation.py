@@ -13,6 +13,8 @@ from ivig_chat.conversation import (
     Turn,
     condense,
     is_follow_up,
+    study_acronyms,
+    topic_of,
     unwrap,
 )
 from ivig_chat.errors import ConversationNotFound, InvalidRequest, TurnNotFound
@@ -63,9 +65,7 @@ def store(db_path: Path) -> Iterator[SQLiteConversationStore]:
 # --- store -----------------------------------------------------------------------------------
 
 
-def test_save_turn_creates_the_conversation(
-    store: SQLiteConversationStore, db_path: Path
-) -> None:
+def test_save_turn_creates_the_conversation(store: SQLiteConversationStore, db_path: Path) -> None:
     assert db_path.is_file()  # parent folders are created
     with pytest.raises(ConversationNotFound):
         store.get("conv_a")
@@ -98,8 +98,16 @@ def test_as_dict_is_the_api_shape(store: SQLiteConversationStore) -> None:
     assert data["audience"] == "patient"  # the latest turn's audience
     assert [t["turn_id"] for t in data["turns"]] == ["turn_1", "turn_2"]
     assert set(data["turns"][0]) == {
-        "turn_id", "question", "standalone_question", "status", "answer", "citations",
-        "disclaimer", "suggested_questions", "audience", "created_at",
+        "turn_id",
+        "question",
+        "standalone_question",
+        "status",
+        "answer",
+        "citations",
+        "disclaimer",
+        "suggested_questions",
+        "audience",
+        "created_at",
     }
     assert "versions" not in data["turns"][0]
 
@@ -169,9 +177,7 @@ def test_data_survives_closing_and_reopening(db_path: Path) -> None:
             ("turn_2", "too long")
         ]
         reopened.save_turn("conv_a", "ivig-ms", make_turn(3))  # appends after the old turns
-        assert [t.turn_id for t in reopened.get("conv_a").turns] == [
-            "turn_1", "turn_2", "turn_3"
-        ]
+        assert [t.turn_id for t in reopened.get("conv_a").turns] == ["turn_1", "turn_2", "turn_3"]
     finally:
         reopened.close()
 
@@ -247,3 +253,75 @@ def test_nested_follow_ups_do_not_nest() -> None:
     fourth = condense("and why?", history)
     assert fourth.count(WRAP) == 1
     assert unwrap(fourth) == "Is there evidence for IVIG in clinically isolated syndrome?"
+
+
+# --- the study a conversation is about -----------------------------------------------------
+
+ACRONYMS = study_acronyms(
+    [
+        "In the AIMS trial (Fazekas 1997), the relapse rate fell.",
+        "The ESIMS trial (Hommes 2004) found no benefit; the RRMS trial and the IVIG trial ...",
+        "The PRIVIG trial (Fazekas 2008) compared two doses.",
+    ],
+    exclude=["IVIG"],
+)
+ESIMS_LEAD = "In the ESIMS trial (Hommes 2004), IVIG gave no benefit on time to progression."
+
+
+def test_study_acronyms_come_from_the_corpus_without_populations_or_the_subject() -> None:
+    assert {"AIMS", "ESIMS", "PRIVIG"} == ACRONYMS
+
+
+def test_a_turn_is_about_the_study_its_question_names_else_the_one_its_answer_led_with() -> None:
+    assert topic_of("what did PRIVIG find?", None, ACRONYMS) == "the PRIVIG trial"
+    assert topic_of("tell me about the SPMS trial", ESIMS_LEAD, ACRONYMS) == "the ESIMS trial"
+    assert topic_of("does IVIG help in SPMS?", "IVIG is costly.", ACRONYMS) is None
+    many = "The AIMS trial, the ESIMS trial and the PRIVIG trial differed."
+    assert topic_of("which trials were there?", many, ACRONYMS) is None
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    ["and the dose?", "relapse rates in each arm?", "n per arm?", "how big was it?"],
+)
+def test_a_short_follow_up_is_asked_about_the_study_the_answer_was_about(follow_up: str) -> None:
+    standalone = condense(
+        follow_up, ["tell me about the SPMS trial"], ["the ESIMS trial"], acronyms=ACRONYMS
+    )
+    assert "ESIMS" in standalone
+    assert WRAP not in standalone
+
+
+def test_going_back_to_the_first_one_points_at_the_first_turn() -> None:
+    history = ["What did the AIMS trial show?", "And the PRIVIG trial?"]
+    topics = ["the AIMS trial", "the PRIVIG trial"]
+    standalone = condense(
+        "going back to the first one, what was the relapse rate?",
+        history,
+        topics,
+        acronyms=ACRONYMS,
+    )
+    assert "AIMS" in standalone and "PRIVIG" not in standalone
+    assert standalone.lower().startswith("what was the relapse rate")
+
+
+def test_a_question_that_describes_its_study_stands_on_its_own() -> None:
+    question = "what did the study comparing two doses after delivery find?"
+    assert condense(question, ["Can IVIG be used in pregnancy?"], [None]) == question
+    assert condense(question, ["Can IVIG be used in pregnancy?"], ["Haas and Hommes 2007"]) == (
+        question
+    )
+
+
+def test_a_new_question_naming_the_subject_is_not_tied_to_the_last_study() -> None:
+    question = "Is IVIG expensive?"
+    assert (
+        condense(
+            question,
+            ["What did AIMS show?"],
+            ["the AIMS trial"],
+            subject=["IVIG"],
+            acronyms=ACRONYMS,
+        )
+        == question
+    )

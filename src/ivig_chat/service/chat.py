@@ -22,7 +22,8 @@ import numpy as np
 from ..answer.base import Answerer, Draft
 from ..answer.plain import gloss
 from ..config import Settings
-from ..conversation import ConversationStore, Turn, condense, new_id, now_iso
+from ..conversation import ConversationStore, Turn, condense, new_id, now_iso, topic_of
+from ..conversation.condense import study_acronyms
 from ..corpus import Corpus, Document
 from ..disclaimer import disclaimer_for, enforce_disclaimer
 from ..errors import InvalidRequest
@@ -63,6 +64,7 @@ class TurnState:
     article: Document  # resolved once, in the first stage
     message: str  # the user's words, whitespace collapsed
     history: list[str] = field(default_factory=list)  # earlier standalone questions
+    topics: list[str | None] = field(default_factory=list)  # the study each earlier turn was about
     asked: list[str] = field(default_factory=list)  # earlier questions, as asked and understood
     context: frozenset[str] = frozenset()  # documents the previous answer cited
     manipulation: Manipulation | None = None
@@ -122,6 +124,7 @@ class ChatService:
         self.guidance = guidance
         self.triage = triage or Triage()
         self.suggestions = SuggestionPicker(self.encode)
+        self._acronyms: dict[str, frozenset[str]] = {}
 
     def warm(self) -> None:
         """Do on start-up what the first request would otherwise pay for."""
@@ -129,8 +132,17 @@ class ChatService:
             self.answerer.warm(article.id)
             self.pipeline.retriever.warm(article.id)
             self.suggestions.for_article(article)
+            self.acronyms(article)
         self.triage.warm()
         self.encode(["warm up"])
+
+    def acronyms(self, article: Document) -> frozenset[str]:
+        """The study acronyms the article's corpus uses ("the ESIMS trial")."""
+        if article.id not in self._acronyms:
+            self._acronyms[article.id] = study_acronyms(
+                [d.text for d in self.corpus.scope(article.id)], subject_names(article)
+            )
+        return self._acronyms[article.id]
 
     def validate(self, request: ChatRequest) -> None:
         if not request.message or not request.message.strip():
@@ -180,7 +192,15 @@ class ChatService:
             raise InvalidRequest(
                 f"conversation {request.conversation_id} is about article {conversation.article_id}"
             )
+        article = self.corpus.article(conversation.article_id)  # ArticleNotFound -> 404
         history = [t.standalone_question for t in conversation.turns]
+        acronyms = self.acronyms(article)
+        topics = [
+            topic_of(
+                t.standalone_question, t.citations[0]["quote"] if t.citations else None, acronyms
+            )
+            for t in conversation.turns
+        ]
         context = (
             frozenset(c["doc_id"] for c in conversation.turns[-1].citations)
             if conversation.turns
@@ -189,9 +209,10 @@ class ChatService:
         return TurnState(
             request,
             request.conversation_id,
-            self.corpus.article(conversation.article_id),  # ArticleNotFound -> 404
+            article,
             message,
             history=history,
+            topics=topics,
             asked=[t.question for t in conversation.turns] + history,
             context=context,
         )
@@ -216,7 +237,15 @@ class ChatService:
         """A follow-up becomes a standalone question from the conversation so far."""
         t0 = time.perf_counter()
         state.standalone = (
-            condense(state.question, state.history) if state.question else state.message
+            condense(
+                state.question,
+                state.history,
+                state.topics,
+                subject=subject_names(state.article),
+                acronyms=self.acronyms(state.article),
+            )
+            if state.question
+            else state.message
         )
         state.timings.condense_ms = (time.perf_counter() - t0) * 1000
 
@@ -372,6 +401,11 @@ def article_summary(article: Document) -> ArticleSummary:
         last_updated=article.last_updated,
         review_status=article.review_status,
     )
+
+
+def subject_names(article: Document) -> list[str]:
+    """How the article names its subject (front matter `subject`), e.g. ["IVIG", ...]."""
+    return [str(s) for s in article.meta.get("subject") or []]
 
 
 def _has_substance(text: str) -> bool:

@@ -1,26 +1,19 @@
-"""Conversation history: a small store interface (SQLite by default) and follow-up condensing.
-
-Condensing is deterministic and conservative: a self-contained question is kept as it is; a
-follow-up ("and in progressive MS?", "how many patients were in it?") is rewritten from the
-previous standalone question, replacing the pronoun or the changed population where it can.
-"""
+"""Stored conversations: the turn records, the store protocol and its SQLite backend."""
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ConversationNotFound, InvalidRequest, TurnNotFound
-from .textutil import STOPWORDS, normalise, words
+from ..errors import ConversationNotFound, InvalidRequest, TurnNotFound
 
 
 @dataclass
@@ -221,132 +214,3 @@ class SQLiteConversationStore:
 
 
 # --- follow-up condensing -------------------------------------------------------------------
-
-_CONTINUATION = re.compile(
-    r"^(?:and|but|also|so|then|what about|how about|same for|same in|and what about|"
-    r"what if|ok(?:ay)?,? and|and for|and in)\b",
-)
-_ANAPHORA = re.compile(
-    r"\b(?:it|its|it's|that|this|these|those|they|them|their|there|the same|the study|"
-    r"the trial|the review|the paper|the meta-analysis|that study|that trial|this study|"
-    r"this trial|he|she|the drug|the treatment|the dose|that dose|the results?|"
-    r"(?:the|that|this) (?:\w+ ){1,2}(?:trial|study|review|paper))\b"
-)
-# Populations and settings a follow-up may swap ("and in progressive MS?"), most specific first.
-_SETTINGS = [
-    r"relapsing[- ]remitting(?: ms| multiple sclerosis)?|rrms",
-    r"secondary progressive(?: ms| multiple sclerosis)?|spms",
-    r"primary progressive(?: ms| multiple sclerosis)?|ppms",
-    r"progressive(?: ms| multiple sclerosis)?",
-    r"(?:acute )?relapses?|flare[- ]?ups?|attacks?",
-    r"pregnan(?:cy|t)|breast[- ]?feeding|post[- ]?partum|postpartum",
-    r"clinically isolated syndrome|cis",
-    r"optic neuritis",
-    r"children|kids|paediatric|pediatric",
-]
-_SETTING_PATTERNS = [re.compile(r"\b(?:" + p + r")\b") for p in _SETTINGS]
-_RELAPSE = 4  # index of the relapse pattern: an outcome as often as a setting
-
-
-def _settings_in(text: str) -> list[tuple[int, int, int]]:
-    """(pattern index, start, end) of each population or setting named in text."""
-    low = normalise(text)
-    found: list[tuple[int, int, int]] = []
-    for i, pattern in enumerate(_SETTING_PATTERNS):
-        for m in pattern.finditer(low):
-            if not any(s <= m.start() < e for _, s, e in found):
-                found.append((i, m.start(), m.end()))
-    return found
-
-
-def _swap_setting(base: str, follow_up: str) -> str | None:
-    """Put the follow-up's population in place of the previous question's, if both name one."""
-    new = _settings_in(follow_up)
-    old = _settings_in(base)
-    if not new or not old or len(_content_words(follow_up)) > 4:
-        return None
-    populations = [o for o in old if o[0] != _RELAPSE] or old
-    _, start, end = populations[0]
-    replacement = re.sub(r"^(?:in|for|during|with|on)\s+", "", follow_up, flags=re.IGNORECASE)
-    return f"{base[:start]}{replacement}{base[end:]}?"
-
-
-# Named studies: "the AIMS trial", "Fazekas 1997", "the Cochrane review", "the meta-analysis".
-_STUDY = re.compile(
-    r"\b(?:(?:the )?[A-Z]{3,}[A-Za-z]* (?:trial|study)|[A-Z][a-zA-Z\u00c0-\u017f'-]+(?: (?:and|&) "
-    r"[A-Z][a-zA-Z'-]+)? (?:19|20)\d\d|(?:the )?Cochrane review|(?:the )?meta-analysis|"
-    r"(?:the )?(?:AIMS|ESIMS|PRIVIG)\b)"
-)
-
-
-def _content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and not w.isdigit()]
-
-
-def is_follow_up(message: str, has_history: bool) -> bool:
-    """Whether the message leans on the conversation to be understood."""
-    if not has_history:
-        return False
-    text = normalise(message).strip()
-    if _CONTINUATION.match(text):
-        return True
-    if _ANAPHORA.search(text) and not _STUDY.search(message):
-        return True
-    return len(_content_words(text)) <= 2 and "ivig" not in text
-
-
-def _subject(history: Sequence[str]) -> str | None:
-    """The study or topic the previous questions were about, if one is named."""
-    for question in reversed(history):
-        match = _STUDY.search(question)
-        if match:
-            return match.group(0)
-    return None
-
-
-_WRAPPED = re.compile(r"^.*? \(follow-up to: (.+)\)$")
-
-
-def unwrap(standalone: str) -> str:
-    """The question a "... (follow-up to: Q)" standalone question leans on, else itself."""
-    match = _WRAPPED.match(standalone)
-    return unwrap(match.group(1)) if match else standalone
-
-
-def condense(message: str, history: Sequence[str]) -> str:
-    """A standalone question for retrieval; self-contained questions come back unchanged.
-
-    history: earlier standalone questions of the conversation, oldest first.
-    """
-    message = " ".join(message.split())
-    if not is_follow_up(message, bool(history)):
-        return message
-    previous = unwrap(history[-1])
-    subject = _subject(history)
-    text = message.rstrip("?.! ")
-    stripped = re.sub(
-        r"^(?:and|but|also|so|then|what about|how about|same for|same in|and what about|"
-        r"ok(?:ay)?,? and|and for|and in)\b[ ,]*",
-        "",
-        text,
-        flags=re.IGNORECASE,
-    ).strip()
-    base = previous.rstrip("?.! ")
-    swapped = _swap_setting(base, stripped)
-    if swapped:
-        return swapped
-    new_study, old_study = _STUDY.search(stripped), _STUDY.search(base)
-    if new_study and old_study and len(_content_words(stripped)) <= 4:
-        return f"{base[: old_study.start()]}{new_study.group(0)}{base[old_study.end() :]}?"
-    if subject and _ANAPHORA.search(normalise(text)):
-        rewritten = re.sub(
-            r"\b(?:it|that study|that trial|this study|this trial|the study|the trial|them|they)\b",
-            subject,
-            text,
-            count=1,
-            flags=re.IGNORECASE,
-        )
-        if rewritten != text:
-            return rewritten + "?"
-    # Otherwise keep the user's words and carry the previous question as context.
-    return f"{stripped or text}? (follow-up to: {previous.rstrip('?.! ')}?)"
