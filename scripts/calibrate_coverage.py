@@ -3,13 +3,15 @@
     python scripts/calibrate_coverage.py            # cross-validated figures
     python scripts/calibrate_coverage.py --write    # also write knowledge/coverage_model.yaml
 
-Data: knowledge/questions.jsonl (answerable and out-of-scope questions written blind from
-the source material) plus the single-turn answerable and out-of-scope cases of the dev split
-(the old rules were tuned on dev; it is training data here too). The holdout, holdout_blind and
-blind2 splits stay out, for `ivig-chat eval` to check. For each of K folds the regularisation
-and decision threshold are chosen by an inner cross-validation on the other folds (fewest
-errors of both kinds: answerable questions abstained plus out-of-scope questions answered), then
-the held-out fold is scored. Re-run after changing the corpus or the features.
+Data: knowledge/questions.jsonl (answerable and out-of-scope questions written blind from the
+source material, including blind2's single-turn questions once its first run was reported) plus
+the single-turn answerable and out-of-scope cases of the dev split (the old rules were tuned on
+dev; it is training data here too). The holdout, holdout_blind and blind3 splits stay out, for
+`ivig-chat eval` to check. The labelled_margin feature compares each question with the reviewed
+questions of the training folds only, never with itself. For each of K folds the regularisation
+and decision threshold are chosen by an inner cross-validation on the other folds (fewest errors
+of both kinds: answerable questions abstained plus out-of-scope questions answered), then the
+held-out fold is scored. Re-run after changing the corpus or the features.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ivig_chat.answer.coverage import FEATURES  # noqa: E402
+from ivig_chat.answer.coverage import FEATURES, LabelledNeighbours  # noqa: E402
 from ivig_chat.answer.populations import PopulationCheck  # noqa: E402
 from ivig_chat.compose import build_service, make_store  # noqa: E402
 from ivig_chat.config import Settings  # noqa: E402
@@ -42,13 +44,27 @@ def labelled() -> list[dict]:
     rows = []
     for line in (ROOT / "knowledge/questions.jsonl").read_text().splitlines():
         r = json.loads(line)
-        rows.append({"id": r["id"], "text": r["text"], "answerable": r["label"] == "answerable"})
+        rows.append(
+            {
+                "id": r["id"],
+                "text": r["text"],
+                "answerable": r["label"] == "answerable",
+                "bank": True,  # the service compares new questions with these
+            }
+        )
     for line in (ROOT / "evals/datasets/dev.jsonl").read_text().splitlines():
         r = json.loads(line)
         status = r["expect"]["status"]
         single = len(r["turns"]) == 1 and r["category"] in ("single", "patient", "out_of_scope")
         if single and status in ("answered", "abstained"):
-            rows.append({"id": r["id"], "text": r["turns"][0], "answerable": status == "answered"})
+            rows.append(
+                {
+                    "id": r["id"],
+                    "text": r["turns"][0],
+                    "answerable": status == "answered",
+                    "bank": False,
+                }
+            )
     return rows
 
 
@@ -117,6 +133,7 @@ def main() -> int:
     vetoed: list[dict] = []
     kept: list[dict] = []
     evidence = []
+    understood = []
     for r in labelled():
         draft = service.prepare(ChatRequest(r["text"])).draft
         if draft is not None and draft.decided_by in ("population", "other_subject"):
@@ -125,9 +142,25 @@ def main() -> int:
         if draft is None or draft.evidence is None:
             raise SystemExit(f"no coverage evidence for {r['id']}: {r['text']!r}")
         evidence.append(draft.evidence.vector())
+        understood.append(draft.understood or r["text"])
         kept.append(r)
     rows = kept
     x, y = np.array(evidence), np.array([r["answerable"] for r in rows])
+    # The labelled_margin the service computes compares a question with every reviewed
+    # question; here it is recomputed against the training rows' reviewed questions only
+    # (never the question itself), so no held-out label leaks into its own evidence.
+    vectors = pipeline.embeddings.encode(understood)
+    in_bank = np.array([r["bank"] for r in rows])
+    margin_column = FEATURES.index("labelled_margin")
+
+    def features(query: np.ndarray, train: np.ndarray) -> np.ndarray:
+        out = x[query].copy()
+        for row, i in enumerate(query):
+            bank = train & in_bank
+            bank[i] = False
+            out[row, margin_column] = LabelledNeighbours(vectors[bank], y[bank]).margin(vectors[i])
+        return out
+
     veto_wrong = sum(r["answerable"] for r in vetoed)
     # The same questions through the older word-rarity rules, for comparison.
     service.answerer.coverage_model = None
@@ -135,10 +168,7 @@ def main() -> int:
     everything = rows + vetoed
     truth = np.array([r["answerable"] for r in everything])
     rules = np.array(
-        [
-            service.prepare(ChatRequest(r["text"])).response.status == "answered"
-            for r in everything
-        ]
+        [service.prepare(ChatRequest(r["text"])).response.status == "answered" for r in everything]
     )
     rules_figures = {
         "answerable_abstained": round(float((~rules[truth]).mean()), 3),
@@ -161,7 +191,12 @@ def main() -> int:
                 inner_test = train & (fold == g)
                 inner_train = train & (fold != g)
                 if inner_test.any():
-                    p[inner_test] = predict(fit(x[inner_train], y[inner_train], c), x[inner_test])
+                    params = fit(
+                        features(np.flatnonzero(inner_train), inner_train), y[inner_train], c
+                    )
+                    p[inner_test] = predict(
+                        params, features(np.flatnonzero(inner_test), inner_train)
+                    )
             for t in THRESHOLDS:
                 missed, wrong = errors(p[train], y[train], t)
                 if args.max_abstained is None:
@@ -177,7 +212,8 @@ def main() -> int:
         train, test = fold != f, fold == f
         c, t = choose(train)
         per_fold.append({"regularisation": c, "threshold": t})
-        held_out[test] = predict(fit(x[train], y[train], c), x[test])
+        params = fit(features(np.flatnonzero(train), train), y[train], c)
+        held_out[test] = predict(params, features(np.flatnonzero(test), train))
         thresholds[test] = t
     covered = held_out >= thresholds
     answerable = int(y.sum()) + veto_wrong
@@ -192,8 +228,9 @@ def main() -> int:
             float((covered == y).sum() + len(vetoed) - veto_wrong) / (len(rows) + len(vetoed)), 3
         ),
     }
-    c, t = choose(np.ones(len(rows), dtype=bool))
-    weights, bias, mean, scale = fit(x, y, c)
+    everyone = np.ones(len(rows), dtype=bool)
+    c, t = choose(everyone)
+    weights, bias, mean, scale = fit(features(np.arange(len(rows)), everyone), y, c)
     print(
         json.dumps(
             {

@@ -79,6 +79,7 @@ def make_answerer(
         case "extractive":
             sentences = [s for d in pipeline.corpus.documents.values() for s in split_sentences(d)]
             cache = VectorCache(settings.vector_cache_path)
+            labelled = [(q.text, q.label == "answerable") for q in knowledge.questions]
             return ExtractiveAnswerer(
                 pipeline.corpus,
                 sentences,
@@ -89,6 +90,7 @@ def make_answerer(
                 cache=cache,
                 model_name=pipeline.embeddings.name,
                 populations=PopulationCheck(knowledge.populations.populations),
+                labelled=labelled,
             )
     raise IvigChatError(f"IVIG_CHAT_ANSWERER={settings.answerer!r}: choose 'extractive'")
 

@@ -104,3 +104,19 @@ def test_about_subject_reads_it_as_the_articles_subject(question: str, understoo
     from ivig_chat.answer.extractive import about_subject
 
     assert about_subject(question, "IVIG") == understood
+
+
+# --- typo repair ------------------------------------------------------------------------------
+
+
+def test_a_slip_is_repaired_but_a_rare_real_word_is_left_alone() -> None:
+    from ivig_chat.answer.scope import Vocabulary
+
+    vocabulary = Vocabulary(
+        ["Infusion reactions affect 1-15%. Relapses were fewer. Effects were tiny."],
+        subject=["IVIG"],
+    )
+    assert vocabulary.correct("relapes") == "relapses"
+    assert vocabulary.correct("efects") == "effects"
+    assert vocabulary.correct("infusionn") == "infusion"
+    assert vocabulary.correct("tingly") is None  # two letters from "tiny": a different word

@@ -4,10 +4,12 @@ The evidence for one question is a handful of interpretable measures: how close 
 to the nearest corpus sentence, how well the best sentence matches, which of its words the
 corpus never uses, and, for each such word, how close in meaning it is to the corpus vocabulary
 ("drips" is near "infusion", "copay" is near nothing) and how much of the question's meaning it
-carries (embedding the question without it). A logistic model over those measures, fitted and
-cross-validated on labelled questions by ``scripts/calibrate_coverage.py``, gives the probability
-that the corpus answers the question; its weights and the held-out figures live in
-``knowledge/coverage_model.yaml``. No rule about any particular word or topic is written here.
+carries (embedding the question without it), and how much nearer it is to reviewed answerable
+questions than to reviewed out-of-scope ones (knowledge/questions.jsonl). A logistic model over
+those measures, fitted and cross-validated on labelled questions by
+``scripts/calibrate_coverage.py``, gives the probability that the corpus answers the question;
+its weights and the held-out figures live in ``knowledge/coverage_model.yaml``. No rule about
+any particular word or topic is written here.
 """
 
 from __future__ import annotations
@@ -26,18 +28,16 @@ FEATURES: tuple[str, ...] = (
     "top_dense",  # cosine of the question to its nearest corpus sentence
     "best_score",  # the answerer's combined score of its best sentence
     "best_lexical",  # share of the question's weighted terms the best sentence carries
-    "known_share",  # share of the question's content words the corpus uses
     "unknown_specific",  # rare words the corpus never uses
-    "unknown_other",  # other words the corpus never uses
     "unknown_named",  # unknown names of a drug or condition
     "mentions_subject",  # names the article's subject, a reference or a source's author
-    "unknown_words",  # how many words the corpus lacks
     "max_weight",  # most of the question's meaning that one unknown word carries
     "sum_weight",  # all of it
     "min_nearness",  # how far the least familiar unknown word is from the corpus vocabulary
     "min_zipf",  # how rare the rarest unknown word is in English
     "rare_unknown",  # unknown words rarer than everyday vocabulary
     "weighted_strangeness",  # sum over unknown words of weight x distance from the vocabulary
+    "labelled_margin",  # nearness to reviewed answerable questions minus to out-of-scope ones
 )
 
 
@@ -87,6 +87,32 @@ class WordMeaning:
         return [float(x) for x in nearness], [float(x) for x in weight]
 
 
+class LabelledNeighbours:
+    """Reviewed questions labelled answerable or out of scope (knowledge/questions.jsonl): a new
+    wording of a labelled question's meaning lands near it, whatever words it uses."""
+
+    def __init__(self, vectors: np.ndarray, answerable: Sequence[bool], k: int = 3) -> None:
+        self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(answerable), -1)
+        self.answerable = np.asarray(answerable, dtype=bool)
+        self.k = k
+
+    @classmethod
+    def empty(cls) -> LabelledNeighbours:
+        return cls(np.zeros((0, 1), dtype=np.float32), [])
+
+    def margin(self, vector: np.ndarray) -> float:
+        """Mean cosine to the k nearest answerable questions minus to the k nearest out-of-scope
+        ones; 0.0 when either kind is missing."""
+        if not self.answerable.any() or self.answerable.all():
+            return 0.0
+        sims = self.vectors @ vector
+        return _top_mean(sims[self.answerable], self.k) - _top_mean(sims[~self.answerable], self.k)
+
+
+def _top_mean(values: np.ndarray, k: int) -> float:
+    return float(np.sort(values)[::-1][:k].mean())
+
+
 def lookup(texts: Sequence[str], embedded: Mapping[str, np.ndarray], encode: Encode) -> np.ndarray:
     """Vectors for texts: those in embedded as they are, the others in one model call."""
     missing = list(dict.fromkeys(t for t in texts if t not in embedded))
@@ -103,6 +129,7 @@ def evidence(
     unknown: Sequence[str],
     nearness: Sequence[float],
     weight: Sequence[float],
+    labelled_margin: float = 0.0,
 ) -> CoverageEvidence:
     rarity = [zipf(w) for w in unknown]
     order = sorted(range(len(unknown)), key=lambda i: -weight[i])
@@ -124,6 +151,7 @@ def evidence(
         "weighted_strangeness": float(
             sum(w * (1 - n) for w, n in zip(weight, nearness, strict=True))
         ),
+        "labelled_margin": labelled_margin,
     }
     return CoverageEvidence(values, tuple(unknown[i] for i in order))
 

@@ -26,7 +26,15 @@ from ..textutil import content_tokens, populations, query_tokens
 from ..vector_cache import Encode, VectorCache
 from .base import Draft, Scored
 from .citations import CitationList
-from .coverage import FEATURES, CoverageEvidence, WordMeaning, evidence, lookup, probability
+from .coverage import (
+    FEATURES,
+    CoverageEvidence,
+    LabelledNeighbours,
+    WordMeaning,
+    evidence,
+    lookup,
+    probability,
+)
 from .populations import PopulationCheck
 from .scope import Coverage, Vocabulary
 
@@ -72,6 +80,7 @@ class _Scope:
     meaning: WordMeaning | None
     absent_populations: frozenset[str]
     subject_name: str  # how the article names its subject ("IVIG")
+    labelled: LabelledNeighbours  # the reviewed questions (knowledge/questions.jsonl)
 
 
 _COUNT_QUESTION = re.compile(
@@ -126,7 +135,9 @@ class ExtractiveAnswerer:
         cache: VectorCache | None = None,
         model_name: str = "",
         populations: PopulationCheck | None = None,
+        labelled: Sequence[tuple[str, bool]] = (),
     ) -> None:
+        """labelled: reviewed questions and whether the corpus answers them."""
         """coverage_model (with encode): decide coverage from meaning (answer/coverage.py);
         without it the older lexical rules and similarity floors of Thresholds decide."""
         if coverage_model is not None and tuple(coverage_model.features) != FEATURES:
@@ -144,6 +155,7 @@ class ExtractiveAnswerer:
         self.cache = cache or VectorCache(None)
         self.model_name = model_name
         self.populations = populations or PopulationCheck([])
+        self.labelled = list(labelled)
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
         self._scopes: dict[str, _Scope] = {}
@@ -175,6 +187,7 @@ class ExtractiveAnswerer:
             if s.lead_in and s.doc_id in in_scope:
                 children.setdefault(s.lead_in, []).append(s)
         article = self.corpus.article(article_id)
+        subject_name = str((article.meta.get("subject") or [article.title])[0])
         vocabulary = Vocabulary(
             [d.text for d in self.corpus.scope(article_id)]
             + [d.title for d in self.corpus.scope(article_id)],
@@ -198,13 +211,22 @@ class ExtractiveAnswerer:
             meaning=WordMeaning(vocabulary, self.encode, self.cache, self.model_name)
             if self.encode is not None
             else None,
-            subject_name=str((article.meta.get("subject") or [article.title])[0]),
+            subject_name=subject_name,
+            labelled=self._labelled(),
             absent_populations=self.populations.absent_from(
                 d.text for d in self.corpus.scope(article_id)
             ),
         )
         self._scopes[article_id] = scope
         return scope
+
+    def _labelled(self) -> LabelledNeighbours:
+        """The reviewed questions, embedded once (cached by content)."""
+        if not self.labelled or self.encode is None:
+            return LabelledNeighbours.empty()
+        texts = [text for text, _ in self.labelled]
+        vectors = self.cache.encode(texts, self.encode, self.model_name)
+        return LabelledNeighbours(vectors, [answerable for _, answerable in self.labelled])
 
     def _lists(
         self,
@@ -366,7 +388,7 @@ class ExtractiveAnswerer:
         top_dense = max(r.dense for r in ranked)
         if self.coverage_model is not None and scope.meaning is not None:
             draft.evidence = self.coverage_evidence(
-                scope, question, coverage, mentions, top_dense, best, embedded
+                scope, question, vector, coverage, mentions, top_dense, best, embedded
             )
             draft.covered = probability(self.coverage_model, draft.evidence)
             draft.decided_by = "model"
@@ -439,6 +461,7 @@ class ExtractiveAnswerer:
         self,
         scope: _Scope,
         question: str,
+        vector: np.ndarray,
         coverage: Coverage,
         mentions: bool,
         top_dense: float,
@@ -462,6 +485,7 @@ class ExtractiveAnswerer:
             unknown,
             nearness,
             weight,
+            labelled_margin=scope.labelled.margin(vector),
         )
 
     def _covered_by_rules(

@@ -94,6 +94,17 @@ class Coverage:
         return 1.0 - missing / len(self.focus)
 
 
+_FUNCTION_WORDS = sorted(w for w in STOPWORDS | QUESTION_WORDS if len(w) >= 3)
+
+
+def _slip_of_function_word(word: str) -> bool:
+    """A short unknown token one slip from a function word ("wht", "wat", "becuase", "shud")
+    says how the question is asked, not what about: it is never another subject."""
+    if len(word) > 7 or zipf(word) >= 3.0 or not word.isalpha():
+        return False
+    return bool(difflib.get_close_matches(word, _FUNCTION_WORDS, n=1, cutoff=0.8))
+
+
 class Vocabulary:
     """The words of one article's corpus, for coverage checks and typo repair."""
 
@@ -136,7 +147,9 @@ class Vocabulary:
         if len(word) < 5 or not word.isalpha():
             return None
         pool = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
-        match = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)
+        # 0.85: one slip in a word of five or more letters ("efects", "relapes", "pregnent");
+        # a rarer real word two letters away is not a typo ("tingly" is not "tiny").
+        match = difflib.get_close_matches(word, pool, n=1, cutoff=0.85)
         return match[0] if match else None
 
     def coverage(self, question: str) -> Coverage:
@@ -149,7 +162,7 @@ class Vocabulary:
         for w in dict.fromkeys(tokens):
             if w in STOPWORDS or w in QUESTION_WORDS or any(c.isdigit() for c in w) or len(w) < 2:
                 continue
-            if stem(w) in self.subject:
+            if stem(w) in self.subject or _slip_of_function_word(w):
                 continue
             focus.append(w)
             if self.knows(w):
