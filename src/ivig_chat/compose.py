@@ -132,7 +132,9 @@ def build_service(
     triage = make_triage(settings, pipeline, knowledge)
     if store is None:
         store = make_store(settings.conversations_url)
-    return ChatService(settings, pipeline, answerer, store, knowledge.guidance, triage)
+    return ChatService(
+        settings, pipeline, answerer, store, knowledge.guidance, triage, knowledge.glossary
+    )
 
 
 def build_ready_service(settings: Settings) -> ChatService:

@@ -231,6 +231,23 @@ class Guidance(_Strict):
         return self
 
 
+class Glossary(_Strict):
+    """knowledge/glossary.yaml: plain-language glosses of abbreviations for patients."""
+
+    schema_: str = Field(alias="schema", pattern=r"^glossary/1$")
+    source: str = Field(min_length=10)
+    terms: dict[str, str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plain(self) -> Glossary:
+        for term, text in self.terms.items():
+            if not term.strip() or term != term.strip():
+                raise ValueError(f"term {term!r}: empty or padded with spaces")
+            if len(text.strip()) < 2:
+                raise ValueError(f"term {term!r}: the gloss is empty")
+        return self
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Everything loaded from the knowledge folder."""
@@ -242,6 +259,7 @@ class Knowledge:
     coverage_model: CoverageModel | None  # None: coverage falls back to the lexical rules
     populations: Populations
     guidance: Guidance
+    glossary: Glossary
 
 
 def _read(path: Path) -> Any:
@@ -324,4 +342,5 @@ def load_knowledge(folder: Path) -> Knowledge:
         else None,
         populations=validated(Populations, folder / "populations.yaml"),
         guidance=guidance,
+        glossary=validated(Glossary, folder / "glossary.yaml"),
     )

@@ -39,9 +39,11 @@ from ivig_chat.evals.support import (
     strip_glosses,
 )
 from ivig_chat.evals.thresholds import check, failures, load_thresholds
+from ivig_chat.knowledge import load_knowledge
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = REPO / "evals" / "datasets" / "support_labels.jsonl"
+GLOSSARY = load_knowledge(REPO / "knowledge").glossary.terms
 
 CLINICIAN = "For professionals only."
 PATIENT = "Talk to your doctor."
@@ -75,7 +77,7 @@ def bow_encode(texts: list[str]) -> np.ndarray:
 
 @pytest.fixture
 def scorer() -> SupportScorer:
-    return SupportScorer(bow_encode, threshold=0.7)
+    return SupportScorer(bow_encode, threshold=0.7, glossary=GLOSSARY)
 
 
 @pytest.fixture
@@ -145,14 +147,15 @@ def test_claims_take_marked_lines_only_and_drop_the_disclaimer_and_glosses() -> 
         " is costly. [1][2]\n\nFirst claim [3]. Second claim [4]\n\n"
         f"{SEPARATOR}This has no [9] claim in the disclaimer."
     )
-    got = claims(answer)
+    got = claims(answer, GLOSSARY)
     assert [(c.text, c.markers) for c in got] == [
         ("IVIG is costly.", (1, 2)),
         ("First claim", (3,)),
         ("Second claim", (4,)),
     ]
     assert all("disclaimer" not in c.text for c in got)
-    assert strip_glosses("SP (secondary progressive) and MS (multiple sclerosis)") == "SP and MS"
+    glossed = "SP (secondary progressive) and MS (multiple sclerosis)"
+    assert strip_glosses(glossed, GLOSSARY) == "SP and MS"
 
 
 def test_lines_without_markers_are_not_claims() -> None:

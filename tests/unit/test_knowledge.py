@@ -105,3 +105,12 @@ def test_a_red_flag_category_without_guidance_is_refused(tmp_path: Path) -> None
     path.write_text(text[:start] + text[end:])
     with pytest.raises(KnowledgeError, match="no guidance for red-flag categories"):
         load_knowledge(folder)
+
+
+def test_the_glossary_is_loaded_and_an_empty_gloss_is_refused(tmp_path: Path) -> None:
+    assert "IVIG" in load_knowledge(KNOWLEDGE).glossary.terms
+    folder = _copy(tmp_path)
+    path = folder / "glossary.yaml"
+    path.write_text(path.read_text().replace('"multiple sclerosis"', '""'))
+    with pytest.raises(KnowledgeError, match=r"glossary.yaml.*'MS': the gloss is empty"):
+        load_knowledge(folder)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ivig_chat.answer.plain import gloss
+from helpers import KNOWLEDGE
+from ivig_chat.answer.plain import gloss as gloss_with
+from ivig_chat.knowledge import load_knowledge
+
+GLOSSARY = load_knowledge(KNOWLEDGE).glossary.terms
+
+
+def gloss(text: str) -> str:
+    """The reviewed glossary (knowledge/glossary.yaml), as the service applies it."""
+    return gloss_with(text, GLOSSARY)
 
 
 def test_first_use_is_explained_once() -> None:
@@ -29,3 +38,8 @@ def test_a_term_already_spelled_out_before_it_is_not_explained_again() -> None:
 def test_a_term_spelled_out_only_later_is_still_explained_at_first_use() -> None:
     text = gloss("IVIG in RRMS. Later: relapsing-remitting MS (RRMS).")
     assert "RRMS (relapsing-remitting MS" in text
+
+
+def test_the_terms_come_from_the_glossary_given() -> None:
+    assert gloss_with("IVIG in RRMS.", {"RRMS": "a form of MS"}) == "IVIG in RRMS (a form of MS)."
+    assert gloss_with("IVIG in RRMS.", {}) == "IVIG in RRMS."

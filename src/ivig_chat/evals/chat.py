@@ -400,7 +400,7 @@ def score_case(
         float(not problems),
         "; ".join(problems) if problems else f"{len(response['citations'])} citations valid",
     )
-    claim_list = claims(answer)
+    claim_list = claims(answer, scoring.scorer.glossary)
     claim_rows, recall, precision = citation_support(
         claim_list, response["citations"], scoring.scorer
     )

@@ -51,7 +51,6 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.plain import GLOSSARY
 from ..answer.scope import zipf
 from ..disclaimer import SEPARATOR
 from ..textutil import SYNONYMS, normalise, populations, stem, words
@@ -67,10 +66,10 @@ WEIGHT_COVERAGE = 0.5
 # --- patient glosses -----------------------------------------------------------------------
 
 
-def strip_glosses(text: str) -> str:
+def strip_glosses(text: str, glossary: Mapping[str, str]) -> str:
     """Undo answer.plain.gloss: "IVIG (intravenous immunoglobulin: ...)" -> "IVIG"."""
-    for term in sorted(GLOSSARY, key=len, reverse=True):
-        text = text.replace(f"{term} ({GLOSSARY[term]})", term)
+    for term in sorted(glossary, key=len, reverse=True):
+        text = text.replace(f"{term} ({glossary[term]})", term)
     return text
 
 
@@ -93,7 +92,7 @@ def answer_body(answer: str) -> str:
     return answer.rsplit(SEPARATOR, 1)[0] if SEPARATOR in answer else answer
 
 
-def claims(answer: str) -> list[Claim]:
+def claims(answer: str, glossary: Mapping[str, str] | None = None) -> list[Claim]:
     """Claim units of an answer: each stretch of a line that ends in a group of [n] markers.
 
     Lines without markers (emergency guidance, refusals, abstentions, headings, the
@@ -106,19 +105,19 @@ def claims(answer: str) -> list[Claim]:
             continue
         pos = 0
         for match in _MARKERS.finditer(line):
-            text = _clean_claim(line[pos : match.start()])
+            text = _clean_claim(line[pos : match.start()], glossary or {})
             numbers = tuple(dict.fromkeys(int(n) for n in _ONE_MARKER.findall(match.group(0))))
             if text:
                 out.append(Claim(text, numbers))
             pos = match.end()
-        rest = _clean_claim(line[pos:])
+        rest = _clean_claim(line[pos:], glossary or {})
         if len(re.findall(r"[A-Za-z]{3,}", rest)) >= 3:
             out.append(Claim(rest, ()))
     return out
 
 
-def _clean_claim(text: str) -> str:
-    text = strip_glosses(text)
+def _clean_claim(text: str, glossary: Mapping[str, str]) -> str:
+    text = strip_glosses(text, glossary)
     text = re.sub(r"^[\s\-*+>#.;,]+", "", text).strip()
     return text.strip(" *")
 
@@ -379,7 +378,9 @@ def entity_problems(
     return list(dict.fromkeys(problems))
 
 
-def abbreviations(texts: Iterable[str]) -> dict[str, str]:
+def abbreviations(
+    texts: Iterable[str], glossary: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Abbreviation -> expansion, from "Expanded Disability Status Scale (EDSS)" in texts."""
     found: dict[str, str] = {}
     pattern = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,6}?)\(([A-Z][A-Za-z0-9]{1,7})\)")
@@ -392,7 +393,7 @@ def abbreviations(texts: Iterable[str]) -> dict[str, str]:
             n = len(letters)
             if n and initials[-n:] == letters:
                 found[abbr.lower()] = _fold(" ".join(head[-n:]))
-    for abbr, text in GLOSSARY.items():
+    for abbr, text in (glossary or {}).items():
         found.setdefault(abbr.lower(), _fold(text.split(":")[0]))
     return found
 
@@ -440,6 +441,7 @@ class SupportScorer:
     encode: Encode
     threshold: float = DEFAULT_THRESHOLD
     aliases: Mapping[str, str] = field(default_factory=dict)
+    glossary: Mapping[str, str] = field(default_factory=dict)  # glosses added for patients
     version: str = "support-1"
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -539,7 +541,7 @@ class SupportScorer:
     def score(self, sentence: str, quotes: Sequence[str] | str) -> Support:
         """Support of sentence by the quotes taken together."""
         quote = quotes if isinstance(quotes, str) else " ".join(q.strip() for q in quotes)
-        sentence = strip_glosses(sentence)
+        sentence = strip_glosses(sentence, self.glossary)
         if not quote.strip():
             return Support(0.0, False, 0.0, 0.0, ("no quote",))
         similarity = self.similarity(sentence, quote)
@@ -576,7 +578,8 @@ def calibrate(scorer: SupportScorer, labels: Sequence[Mapping[str, Any]]) -> dic
     """Agreement of the scorer with hand labels at its threshold, the best threshold on the
     labels and the leave-one-out agreement of choosing it that way."""
     scorer.prefetch(
-        [strip_glosses(str(r["sentence"])) for r in labels] + [str(r["quote"]) for r in labels]
+        [strip_glosses(str(r["sentence"]), scorer.glossary) for r in labels]
+        + [str(r["quote"]) for r in labels]
     )
     verdicts = [scorer.score(str(r["sentence"]), str(r["quote"])) for r in labels]
     gold = [int(r["label"]) for r in labels]
@@ -675,7 +678,7 @@ class Evidence:
     def best(self, claim: str) -> Best:
         if not self.units:
             return Best("", "", Support(0.0, False, 0.0, 0.0, ("empty corpus",)))
-        text = strip_glosses(claim)
+        text = strip_glosses(claim, self.scorer.glossary)
         sims = self._matrix @ self.scorer.vector(text)
         near = [int(i) for i in np.argsort(-sims)[: self.candidates]]
         tokens = {stem(w) for w in _alpha_tokens(text)}

@@ -27,7 +27,7 @@ from ..conversation.condense import study_acronyms
 from ..corpus import Corpus, Document
 from ..disclaimer import disclaimer_for, enforce_disclaimer
 from ..errors import InvalidRequest
-from ..knowledge import Guidance
+from ..knowledge import Glossary, Guidance
 from ..pipeline import Pipeline
 from ..safety import (
     Manipulation,
@@ -114,6 +114,7 @@ class ChatService:
         store: ConversationStore,
         guidance: Guidance,
         triage: Triage | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
@@ -122,6 +123,7 @@ class ChatService:
         self.answerer = answerer
         self.store = store
         self.guidance = guidance
+        self.glossary: dict[str, str] = dict(glossary.terms) if glossary else {}
         self.triage = triage or Triage()
         self.suggestions = SuggestionPicker(self.encode)
         self._acronyms: dict[str, frozenset[str]] = {}
@@ -317,7 +319,7 @@ class ChatService:
         assert state.decision is not None
         body = state.decision.body
         if state.request.audience == "patient":
-            body = gloss(body)
+            body = gloss(body, self.glossary)
         if state.decision.cites and state.draft is not None:
             state.citations = [Citation(**c.as_dict()) for c in state.draft.citations]
         state.disclaimer = disclaimer_for(state.article, state.request.audience)
