@@ -48,7 +48,7 @@ from .support import DEFAULT_THRESHOLD, Evidence, SupportScorer, abbreviations, 
 from .thresholds import Check, check, failures, load_thresholds
 
 SUITES = ("support", "retrieval", "chat", "distractor")
-SPLITS = ("dev", "holdout", "holdout_blind", "blind2")
+SPLITS = ("dev", "holdout", "holdout_blind", "blind2", "blind3")
 RETRIEVAL_K = 5
 
 
@@ -125,11 +125,14 @@ def run(
     corpus = pipeline.corpus
     article = corpus.article(settings.default_article)
     from ..answer.extractive import ExtractiveAnswerer
+    from ..knowledge import load_knowledge
 
+    glossary = load_knowledge(settings.knowledge_dir).glossary.terms
     scorer = SupportScorer(
         pipeline.embeddings.encode,
         threshold=DEFAULT_THRESHOLD,
-        aliases=abbreviations(d.text for d in corpus.documents.values()),
+        aliases=abbreviations((d.text for d in corpus.documents.values()), glossary),
+        glossary=glossary,
     )
     _seed_from_index(scorer, pipeline)
     datasets = {s: options.datasets / f"{s}.jsonl" for s in (*SPLITS, "retrieval")}
