@@ -91,6 +91,7 @@ def make_answerer(
                 model_name=pipeline.embeddings.name,
                 populations=PopulationCheck(knowledge.populations.populations),
                 labelled=labelled,
+                synonyms=knowledge.synonyms.terms,
             )
     raise IvigChatError(f"IVIG_CHAT_ANSWERER={settings.answerer!r}: choose 'extractive'")
 

@@ -248,6 +248,28 @@ class Glossary(_Strict):
         return self
 
 
+class Synonyms(_Strict):
+    """knowledge/synonyms.yaml: question words -> the corpus words they also match."""
+
+    schema_: str = Field(alias="schema", pattern=r"^synonyms/1$")
+    source: str = Field(min_length=10)
+    terms: dict[str, tuple[str, ...]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _words(self) -> Synonyms:
+        for word, others in self.terms.items():
+            if word != word.lower() or not word.strip():
+                raise ValueError(f"word {word!r}: write it in lower case")
+            if not others or any(not o.strip() or o != o.lower() for o in others):
+                raise ValueError(f"word {word!r}: list lower-case words it also matches")
+        return self
+
+
+def load_synonyms(folder: Path) -> Synonyms:
+    """Only knowledge/synonyms.yaml (retrieval needs it before the rest is loaded)."""
+    return validated(Synonyms, Path(folder) / "synonyms.yaml")  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Everything loaded from the knowledge folder."""
@@ -260,6 +282,7 @@ class Knowledge:
     populations: Populations
     guidance: Guidance
     glossary: Glossary
+    synonyms: Synonyms
 
 
 def _read(path: Path) -> Any:
@@ -343,4 +366,5 @@ def load_knowledge(folder: Path) -> Knowledge:
         populations=validated(Populations, folder / "populations.yaml"),
         guidance=guidance,
         glossary=validated(Glossary, folder / "glossary.yaml"),
+        synonyms=load_synonyms(folder),
     )

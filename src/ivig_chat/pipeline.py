@@ -11,6 +11,7 @@ from .corpus import Corpus, load_corpus
 from .embeddings import LocalSentenceEmbeddings, make_embeddings
 from .errors import IndexNotReady
 from .index import IngestReport, Progress, VectorIndex, make_chroma_client, refresh_index
+from .knowledge import load_synonyms
 from .retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
@@ -48,5 +49,7 @@ def build_pipeline(
     elif index.count() == 0:
         raise IndexNotReady("The index is empty: run `ivig-chat ingest` first.")
     chunks = chunk_corpus(corpus)
-    retriever = HybridRetriever(corpus, chunks, index, embeddings)
+    retriever = HybridRetriever(
+        corpus, chunks, index, embeddings, synonyms=load_synonyms(settings.knowledge_dir).terms
+    )
     return Pipeline(settings, corpus, embeddings, index, chunks, retriever), report

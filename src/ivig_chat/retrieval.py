@@ -18,7 +18,7 @@ from .chunking import Chunk
 from .corpus import Corpus
 from .embeddings import LocalSentenceEmbeddings
 from .index import VectorIndex
-from .textutil import content_tokens, query_tokens
+from .textutil import NO_SYNONYMS, Synonyms, content_tokens, query_tokens
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,10 @@ class Hit:
 class _Lexical:
     """BM25 over one article's chunks."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], synonyms: Synonyms = NO_SYNONYMS) -> None:
         import bm25s
 
+        self.synonyms = synonyms
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
         self.chunks = list(chunks)
         corpus_tokens = [content_tokens(c.embedding_text()) or ["_empty_"] for c in self.chunks]
@@ -74,7 +75,7 @@ class _Lexical:
         self.model.index(corpus_tokens, show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = [t for t in query_tokens(query) if t in self.vocab]
+        tokens = [t for t in query_tokens(query, self.synonyms) if t in self.vocab]
         if not tokens:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self.model.get_scores(tokens), dtype=np.float32)
@@ -90,7 +91,10 @@ class HybridRetriever:
         index: VectorIndex,
         embeddings: LocalSentenceEmbeddings,
         dense_k: int = 20,
+        synonyms: Synonyms = NO_SYNONYMS,
     ) -> None:
+        """synonyms: question words -> corpus words they also match (knowledge/synonyms.yaml)."""
+        self.synonyms = synonyms
         self.corpus = corpus
         self.index = index
         self.embeddings = embeddings
@@ -103,7 +107,7 @@ class HybridRetriever:
         if article_id not in self._lexical:
             in_scope = {d.id for d in self.corpus.scope(article_id)}
             self._lexical[article_id] = _Lexical(
-                [c for c in self.chunks.values() if c.doc_id in in_scope]
+                [c for c in self.chunks.values() if c.doc_id in in_scope], self.synonyms
             )
         return self._lexical[article_id]
 

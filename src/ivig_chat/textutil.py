@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from types import MappingProxyType
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
@@ -21,114 +23,6 @@ STOPWORDS = frozenset(
     hi hello hey ok okay really get got much many may might will shall us s t ve re ll d""".split()
 )
 
-# Plain-language and abbreviated forms mapped to the corpus's terms. General clinical vocabulary,
-# applied to queries only, so "side effects" finds "adverse effects" and "kidney" finds "renal".
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "ivig": ("intravenous", "immunoglobulin"),
-    "ivigs": ("intravenous", "immunoglobulin"),
-    "igiv": ("ivig",),
-    "immunoglobulins": ("immunoglobulin",),
-    "ms": ("multiple", "sclerosis"),
-    "rrms": ("relapsing", "remitting"),
-    "spms": ("secondary", "progressive"),
-    "ppms": ("primary", "progressive"),
-    "cis": ("clinically", "isolated", "syndrome"),
-    "side": ("adverse",),
-    "adverse": ("risks", "risk"),
-    "risk": ("adverse", "risks"),
-    "safe": ("adverse", "safety", "tolerated"),
-    "safety": ("adverse", "tolerated"),
-    "dangerous": ("adverse", "risks"),
-    "kidney": ("renal",),
-    "clot": ("thromboembolic", "thrombosis"),
-    "clots": ("thromboembolic", "thrombosis"),
-    "blood": ("thrombosis",),
-    "pregnant": ("pregnancy",),
-    "breastfeed": ("breastfeeding",),
-    "nursing": ("breastfeeding",),
-    "postpartum": ("post", "partum"),
-    "dose": ("dosing", "g", "kg"),
-    "dosage": ("dosing", "dose"),
-    "doses": ("dosing", "dose"),
-    "flare": ("relapse",),
-    "flares": ("relapses",),
-    "attack": ("relapse",),
-    "attacks": ("relapses",),
-    "steroid": ("methylprednisolone", "corticosteroids"),
-    "steroids": ("methylprednisolone", "corticosteroids"),
-    "ivmp": ("methylprednisolone",),
-    "solumedrol": ("methylprednisolone",),
-    "mri": ("lesions",),
-    "gad": ("gadolinium",),
-    "gd": ("gadolinium",),
-    "scan": ("mri",),
-    "scans": ("mri",),
-    "guideline": ("guidelines", "recommended"),
-    "guidelines": ("recommended",),
-    "aan": ("american", "academy", "neurology"),
-    "cost": ("costly",),
-    "expensive": ("costly", "cost"),
-    "price": ("costly", "cost"),
-    "work": ("efficacy", "benefit", "effective"),
-    "works": ("efficacy", "benefit", "effective"),
-    "help": ("benefit", "efficacy"),
-    "helps": ("benefit", "efficacy"),
-    "effective": ("efficacy", "benefit"),
-    "disability": ("edss",),
-    "edss": ("disability",),
-    "trial": ("randomised", "study"),
-    "trials": ("randomised", "studies"),
-    "study": ("trial",),
-    "studies": ("trials",),
-    "patients": ("n",),
-    "optic": ("neuritis",),
-    "first-line": ("first", "line"),
-    "monitor": ("monitored", "monitoring"),
-    "recommend": ("recommended",),
-    "reactions": ("infusion",),
-    "headache": ("meningitis", "infusion"),
-    "allergic": ("anaphylaxis",),
-    "allergy": ("anaphylaxis",),
-    "thrombosis": ("thromboembolism", "thromboembolic"),
-    "thromboembolism": ("thrombosis", "thromboembolic"),
-    "clotting": ("thrombosis", "thromboembolic"),
-    "embolism": ("thromboembolism", "pe"),
-    "heart": ("mi", "cardiovascular"),
-    "drip": ("infusion",),
-    "infusions": ("infusion",),
-    "shots": ("injectable",),
-    "injections": ("injectable",),
-    "baby": ("pregnancy", "breastfeeding"),
-    "milk": ("breastfeeding",),
-    "birth": ("postpartum", "pregnancy"),
-    "delivery": ("postpartum",),
-    "renal": ("kidney",),
-    "vision": ("optic", "visual"),
-    "eyesight": ("visual", "acuity", "vision"),
-    "sight": ("visual", "acuity"),
-    "eye": ("optic", "visual"),
-    "blind": ("blinded",),
-    "weakness": ("weakness", "strength"),
-    "lesion": ("lesions", "mri"),
-    "plaques": ("lesions",),
-    "worsening": ("progression", "progressive"),
-    "progression": ("progressive",),
-    "immunoglobulin": ("ivig",),
-    "antibodies": ("immunoglobulin", "ivig"),
-    "iv": ("intravenous",),
-    "approved": ("recommended", "guidelines"),
-    "fda": ("approved",),
-    "methylpred": ("methylprednisolone",),
-    "prednisone": ("corticosteroids", "steroids"),
-    "pex": ("plasma", "exchange"),
-    "dmt": ("disease", "modifying", "therapies"),
-    "dmts": ("disease", "modifying", "therapies"),
-    "ckd": ("kidney", "disease"),
-    "aki": ("acute", "kidney", "injury"),
-    "pt": ("patient",),
-    "pts": ("patients",),
-    "plasmapheresis": ("plasma", "exchange"),
-}
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "×": "x", "–": "-", "—": "-"})
@@ -188,14 +82,18 @@ def content_tokens(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
-def query_tokens(text: str) -> list[str]:
-    """content_tokens plus synonym expansions of each query word."""
+Synonyms = Mapping[str, Sequence[str]]
+NO_SYNONYMS: Synonyms = MappingProxyType({})
+
+
+def query_tokens(text: str, synonyms: Synonyms = NO_SYNONYMS) -> list[str]:
+    """content_tokens plus the synonyms (knowledge/synonyms.yaml) of each query word."""
     out: list[str] = []
     for w in words(text):
         if w in STOPWORDS:
             continue
         out.append(stem(w))
-        out.extend(stem(s) for s in SYNONYMS.get(w, ()))
+        out.extend(stem(s) for s in synonyms.get(w, ()))
     return out
 
 

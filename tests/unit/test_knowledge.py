@@ -114,3 +114,12 @@ def test_the_glossary_is_loaded_and_an_empty_gloss_is_refused(tmp_path: Path) ->
     path.write_text(path.read_text().replace('"multiple sclerosis"', '""'))
     with pytest.raises(KnowledgeError, match=r"glossary.yaml.*'MS': the gloss is empty"):
         load_knowledge(folder)
+
+
+def test_synonyms_are_loaded_and_an_upper_case_word_is_refused(tmp_path: Path) -> None:
+    assert "renal" in load_knowledge(KNOWLEDGE).synonyms.terms["kidney"]
+    folder = _copy(tmp_path)
+    path = folder / "synonyms.yaml"
+    path.write_text(path.read_text().replace('"kidney":', '"Kidney":'))
+    with pytest.raises(KnowledgeError, match=r"synonyms.yaml.*'Kidney': write it in lower case"):
+        load_knowledge(folder)

@@ -22,7 +22,7 @@ from ..errors import IvigChatError
 from ..knowledge import CoverageModel
 from ..retrieval import Hit, HybridRetriever, mentioned_refs
 from ..safety import looks_like_instruction
-from ..textutil import content_tokens, populations, query_tokens
+from ..textutil import NO_SYNONYMS, Synonyms, content_tokens, populations, query_tokens
 from ..vector_cache import Encode, VectorCache
 from .base import Draft, Scored
 from .citations import CitationList
@@ -136,6 +136,7 @@ class ExtractiveAnswerer:
         model_name: str = "",
         populations: PopulationCheck | None = None,
         labelled: Sequence[tuple[str, bool]] = (),
+        synonyms: Synonyms = NO_SYNONYMS,
     ) -> None:
         """labelled: reviewed questions and whether the corpus answers them."""
         """coverage_model (with encode): decide coverage from meaning (answer/coverage.py);
@@ -156,6 +157,7 @@ class ExtractiveAnswerer:
         self.model_name = model_name
         self.populations = populations or PopulationCheck([])
         self.labelled = list(labelled)
+        self.synonyms = synonyms
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
         self._scopes: dict[str, _Scope] = {}
@@ -192,6 +194,7 @@ class ExtractiveAnswerer:
             [d.text for d in self.corpus.scope(article_id)]
             + [d.title for d in self.corpus.scope(article_id)],
             subject=[str(t) for t in article.meta.get("subject") or [article.title]],
+            synonyms=self.synonyms,
         )
         scope = _Scope(
             article_id=article_id,
@@ -266,7 +269,7 @@ class ExtractiveAnswerer:
         weights: dict[str, float] = {}
         originals = set(content_tokens(question))
         focused = set(content_tokens(focus)) if focus else set()
-        for t in query_tokens(question):
+        for t in query_tokens(question, self.synonyms):
             w = 2.0 if t in focused else 1.0 if t in originals else 0.5
             weights[t] = max(weights.get(t, 0.0), w)
         asked_groups = populations(focus or question) or populations(question)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..textutil import STOPWORDS, SYNONYMS, normalise, stem, words
+from ..textutil import NO_SYNONYMS, STOPWORDS, Synonyms, normalise, stem, words
 
 # Words that say how someone asks, not what they ask about.
 QUESTION_WORDS = frozenset(
@@ -108,8 +108,12 @@ def _slip_of_function_word(word: str) -> bool:
 class Vocabulary:
     """The words of one article's corpus, for coverage checks and typo repair."""
 
-    def __init__(self, texts: Iterable[str], subject: Iterable[str]) -> None:
-        """subject: the terms naming what the article is about (its intervention)."""
+    def __init__(
+        self, texts: Iterable[str], subject: Iterable[str], synonyms: Synonyms = NO_SYNONYMS
+    ) -> None:
+        """subject: the terms naming what the article is about (its intervention); synonyms:
+        question words -> corpus words they also match (knowledge/synonyms.yaml)."""
+        self.synonyms = synonyms
         self.words: set[str] = set()
         texts_list = list(texts)
         for text in texts_list:
@@ -140,7 +144,7 @@ class Vocabulary:
         """In the corpus itself, or through a synonym the corpus uses ("clots" -> thrombosis)."""
         if word in self.words or stem(word) in self.stems:
             return True
-        return any(s in self.words or stem(s) in self.stems for s in SYNONYMS.get(word, ()))
+        return any(s in self.words or stem(s) in self.stems for s in self.synonyms.get(word, ()))
 
     def correct(self, word: str) -> str | None:
         """The corpus word a misspelt word most likely meant, if one is close enough."""

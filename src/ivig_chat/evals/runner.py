@@ -127,12 +127,14 @@ def run(
     from ..answer.extractive import ExtractiveAnswerer
     from ..knowledge import load_knowledge
 
-    glossary = load_knowledge(settings.knowledge_dir).glossary.terms
+    knowledge = load_knowledge(settings.knowledge_dir)
+    glossary = knowledge.glossary.terms
     scorer = SupportScorer(
         pipeline.embeddings.encode,
         threshold=DEFAULT_THRESHOLD,
         aliases=abbreviations((d.text for d in corpus.documents.values()), glossary),
         glossary=glossary,
+        synonyms=knowledge.synonyms.terms,
     )
     _seed_from_index(scorer, pipeline)
     datasets = {s: options.datasets / f"{s}.jsonl" for s in (*SPLITS, "retrieval")}

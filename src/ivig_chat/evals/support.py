@@ -8,7 +8,7 @@ sentence counts as supported when ``score >= threshold``.
 * **similarity**: cosine similarity of the sentence and the joined quotes under the project's
   embedding model (``pipeline.embeddings.encode``), clipped to 0..1.
 * **coverage**: the share of the sentence's content words (stemmed, stopwords dropped; a word
-  also counts when the quotes hold one of its synonyms from :data:`textutil.SYNONYMS` or its
+  also counts when the quotes hold one of its synonyms from knowledge/synonyms.yaml or its
   abbreviation/expansion) found in the quotes, taken as the *lowest* coverage of the sentence's
   clauses: a sentence that adds a clause the quotes do not hold ("... and MRI lesions were also
   reduced") is not supported even if most of its words are.
@@ -53,7 +53,7 @@ import numpy as np
 
 from ..answer.scope import zipf
 from ..disclaimer import SEPARATOR
-from ..textutil import SYNONYMS, normalise, populations, stem, words
+from ..textutil import normalise, populations, stem, words
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -442,6 +442,7 @@ class SupportScorer:
     threshold: float = DEFAULT_THRESHOLD
     aliases: Mapping[str, str] = field(default_factory=dict)
     glossary: Mapping[str, str] = field(default_factory=dict)  # glosses added for patients
+    synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)  # knowledge/synonyms
     version: str = "support-1"
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -479,7 +480,7 @@ class SupportScorer:
             w = stem(word)
             if w in have or any(_same(w, h) for h in have):
                 return True
-            return any(stem(s) in have for s in SYNONYMS.get(word, ()))
+            return any(stem(s) in have for s in self.synonyms.get(word, ()))
 
         tokens = _alpha_tokens(sentence)
         if not tokens:
