@@ -153,10 +153,13 @@ class VectorIndex:
             client=client,
             collection_metadata=self._meta,
         )
+        # The same chunk collection through chromadb's public API, for what langchain-chroma
+        # does not offer (metadata, count, a query by vector with distances and a filter).
+        self._chunk_collection = client.get_collection(name)
 
     def model_matches(self) -> bool:
         """False when the collections were built with another embedding model."""
-        stored = (self.chunks._collection.metadata or {}).get("embedding_model")
+        stored = (self._chunk_collection.metadata or {}).get("embedding_model")
         return stored in (None, str(self.embeddings.model_path))
 
     def reset(self) -> None:
@@ -166,11 +169,11 @@ class VectorIndex:
         self.__init__(self.client, self.name, self.embeddings)  # type: ignore[misc]
 
     def count(self) -> int:
-        return int(self.chunks._collection.count())
+        return int(self._chunk_collection.count())
 
     def query_chunks(self, vector: np.ndarray, k: int, article_id: str) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks in the article's scope."""
-        result = self.chunks._collection.query(
+        result = self._chunk_collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
             n_results=k,
             where={scope_key(article_id): True},
