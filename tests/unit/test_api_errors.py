@@ -1,0 +1,88 @@
+"""The HTTP contract's error paths, in-process against a scripted service (tests/fakes.py).
+
+Each bad request must come back as the documented status with {"error": {"code", "message"}}
+and must not reach the service; a domain error raised by the service maps to its status.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fakes import FakeChatService, scripted
+from ivig_chat.api import create_app
+from ivig_chat.config import Settings
+from ivig_chat.errors import ConversationNotFound
+
+
+@pytest.fixture
+def fake() -> FakeChatService:
+    return FakeChatService()
+
+
+@pytest.fixture
+def client(fake: FakeChatService, tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(Settings(data_dir=tmp_path), lambda _: fake)) as test_client:
+        assert test_client.get("/readyz").status_code == 200
+        yield test_client
+
+
+def error_of(response) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["message"]
+    return response.status_code, body["error"]["code"]
+
+
+def test_a_scripted_answer_comes_back_as_the_chat_response(client, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.replies.append(scripted("Forty-two."))
+    response = client.post("/v1/chat", json={"message": "what is it?"})
+    assert response.status_code == 200
+    assert response.json()["answer"] == "Forty-two."
+    assert fake.requests[0].message == "what is it?"
+    assert len(fake.store.saved) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b'{"message": 5}', 422),
+        (b'{"message": "hi", "audience": "robot"}', 422),
+        (b'{"audience": "patient"}', 422),
+        (b"[]", 422),
+    ],
+)
+def test_bad_bodies_are_refused_before_the_service(client, fake, body: bytes, status: int) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/v1/chat", content=body, headers={"Content-Type": "application/json"})
+    assert error_of(response)[0] == status
+    assert fake.requests == []
+
+
+def test_a_message_over_the_limit_is_413(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/v1/chat", json={"message": "x" * 60})
+    assert error_of(response) == (413, "message_too_long")
+
+
+def test_a_body_over_the_byte_limit_is_413_before_parsing(client, fake) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/v1/chat", json={"message": "x" * 70_000})
+    assert error_of(response) == (413, "payload_too_large")
+    assert fake.requests == []
+
+
+def test_an_unknown_conversation_is_404(client, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.replies = deque([ConversationNotFound("No conversation 'conv-x'.")])
+    response = client.post("/v1/chat", json={"message": "hi", "conversation_id": "conv-x"})
+    assert error_of(response) == (404, "conversation_not_found")
+
+
+def test_the_stream_ends_with_done_and_stores_the_turn(client, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.replies.append(scripted("Streamed."))
+    with client.stream("POST", "/v1/chat/stream", json={"message": "hi"}) as response:
+        text = "".join(response.iter_text())
+    events = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event:")]
+    assert events == ["meta", "delta", "citations", "done"]
+    assert len(fake.store.saved) == 1
