@@ -220,13 +220,24 @@ def _feedback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         writer = csv.DictWriter(out, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     finally:
         if args.output:
             out.close()
     if args.output:
         print(f"wrote {len(rows)} feedback rows to {args.output}", file=sys.stderr)
     return 0
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula ("=HYPERLINK(...)", "+1+1",
+    "@SUM(...)") gets a leading apostrophe, so it opens as text (OWASP: CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -382,6 +382,7 @@ LONG = "a " * 1000 + "b"  # 2001 characters
     [
         ({"message": ""}, 422, "invalid_request"),
         ({"message": "   \n\t  "}, 422, "invalid_request"),
+        ({"message": "\u200b\u200d\ufeff \u2060"}, 422, "invalid_request"),
         ({"message": 5}, 422, "invalid_request"),
         ({"message": None}, 422, "invalid_request"),
         ({"message": ["IVIG?"]}, 422, "invalid_request"),
@@ -398,7 +399,8 @@ LONG = "a " * 1000 + "b"  # 2001 characters
         ({"message": RRMS, "conversation_id": "conv_missing"}, 404, "conversation_not_found"),
     ],
     ids=[
-        "empty", "whitespace", "int", "null", "list", "missing", "array-body", "string-body",
+        "empty", "whitespace", "zero-width-only", "int", "null", "list", "missing", "array-body",
+        "string-body",
         "conversation-int", "article-int", "audience-unknown", "audience-case",
         "audience-null", "too-long", "unknown-article", "unknown-conversation",
     ],

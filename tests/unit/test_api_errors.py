@@ -86,3 +86,15 @@ def test_the_stream_ends_with_done_and_stores_the_turn(client, fake) -> None:  #
     events = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event:")]
     assert events == ["meta", "delta", "citations", "done"]
     assert len(fake.store.saved) == 1
+
+
+def test_security_headers_and_no_store_on_what_holds_health_questions(client) -> None:  # type: ignore[no-untyped-def]
+    chat = client.post("/v1/chat", json={"message": "hi"})
+    health = client.get("/healthz")
+    for response in (chat, health):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert chat.headers["Cache-Control"] == "no-store"
+    assert client.get("/v1/conversations/conv-x").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in health.headers.get("Cache-Control", "")

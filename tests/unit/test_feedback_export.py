@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ivig_chat.conversation import SQLiteConversationStore, Turn
 
 
@@ -48,3 +50,15 @@ def test_export_writes_every_feedback_row_as_csv(tmp_path: Path) -> None:
     assert rows[0]["conversation_id"] == "conv_1"
     assert rows[0]["standalone_question"] == "Does IVIG help in SPMS?"
     assert "2 feedback rows" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ['=HYPERLINK("http://x.example","click")', "+1+1", "-2+3", "@SUM(A1:A2)", "\tx", "\rx"],
+)
+def test_a_comment_that_would_run_as_a_formula_opens_as_text(comment: str) -> None:
+    from ivig_chat.cli import spreadsheet_safe
+
+    assert spreadsheet_safe(comment) == "'" + comment
+    assert spreadsheet_safe("Missed the ESIMS trial = bad") == "Missed the ESIMS trial = bad"
+    assert spreadsheet_safe(None) is None

@@ -29,6 +29,14 @@ from .routes import router
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# Sent with every response: no MIME sniffing, no framing of our pages by other sites, no
+# referrer leaking a conversation URL.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+PRIVATE_PATHS = ("/v1/chat", "/v1/conversations", "/v1/feedback")
 
 
 class AppState:
@@ -172,6 +180,15 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-ID"] = rid
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(PRIVATE_PATHS):
+            # Questions about someone's health: never kept by a browser or a shared cache.
+            existing = response.headers.get("Cache-Control", "")
+            if "no-store" not in existing:
+                response.headers["Cache-Control"] = (
+                    f"no-store, {existing}" if existing else "no-store"
+                )
         log.info(
             "request %s %s -> %s",
             request.method,

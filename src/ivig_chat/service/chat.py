@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,8 +148,10 @@ class ChatService:
         return self._acronyms[article.id]
 
     def validate(self, request: ChatRequest) -> None:
-        if not request.message or not request.message.strip():
-            raise InvalidRequest("message must not be empty")
+        if not has_text(request.message):
+            raise InvalidRequest(
+                "message must not be empty (or only spaces and invisible characters)"
+            )
         if len(request.message) > self.settings.max_message_chars:
             raise MessageTooLong(
                 f"message is {len(request.message)} characters; the limit is "
@@ -403,6 +406,12 @@ def article_summary(article: Document) -> ArticleSummary:
         last_updated=article.last_updated,
         review_status=article.review_status,
     )
+
+
+def has_text(message: str) -> bool:
+    """Whether the message holds anything visible: whitespace and format characters (zero-width
+    spaces and joiners, the byte-order mark, direction marks) do not count."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in message)
 
 
 def subject_names(article: Document) -> list[str]:
