@@ -573,3 +573,11 @@ def test_conversation_survives_a_restart(tmp_path: Path, documents: Documents) -
             ]
     finally:
         second.stop()
+
+
+def test_the_demo_page_does_not_echo_the_host_header(client: httpx.Client) -> None:
+    page = client.get("/", headers={"Host": "evil.example"})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text
+    assert '<script src="/widget/ivig-chat.js"' in page.text
+    assert client.get("/widget/ivig-chat.js").status_code == 200

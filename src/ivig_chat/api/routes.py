@@ -172,15 +172,16 @@ def _article_html(article: Document) -> str:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def demo_page(request: Request, service: ChatService = Depends(get_service)) -> HTMLResponse:
+    # The widget script is loaded by a relative URL and calls the API at its own origin: nothing
+    # from the request (the Host header) is written into the page, so no shared cache can serve
+    # a page pointing at another host.
     article = service.corpus.article(service.settings.default_article)
-    api_base = str(request.base_url).rstrip("/")
     page = _widget_file("demo.html").format(
         title=html.escape(article.title),
         article_html=_article_html(article),
         last_updated=html.escape(article.last_updated or ""),
         review_status=html.escape(article.review_status or ""),
         disclaimer=html.escape(article.disclaimers.get("clinician", "")),
-        api_base=html.escape(api_base, quote=True),
         article_id=html.escape(article.id, quote=True),
     )
     return HTMLResponse(page)
