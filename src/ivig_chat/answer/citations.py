@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from .. import types
 from ..chunking import Sentence
 from ..corpus import Corpus
 
@@ -21,16 +21,9 @@ class Citation:
     start: int
     end: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "doc_id": self.doc_id,
-            "ref": self.ref,
-            "title": self.title,
-            "section": self.section,
-            "quote": self.quote,
-            "url": self.url,
-        }
+    def public(self) -> types.Citation:
+        """The citation as the API returns it (types.Citation: the offsets stay inside)."""
+        return types.Citation.model_validate(self, from_attributes=True)
 
 
 class CitationList:

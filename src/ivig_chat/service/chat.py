@@ -324,7 +324,7 @@ class ChatService:
         if state.request.audience == "patient":
             body = gloss(body, self.glossary)
         if state.decision.cites and state.draft is not None:
-            state.citations = [Citation(**c.as_dict()) for c in state.draft.citations]
+            state.citations = [c.public() for c in state.draft.citations]
         state.disclaimer = disclaimer_for(state.article, state.request.audience)
         state.body = enforce_disclaimer(body, state.disclaimer)
 
