@@ -31,14 +31,9 @@ from ivig_chat.evals.compare import compare
 from ivig_chat.evals.html import render_html
 from ivig_chat.evals.injection import PLANTED_CANARY, canary_cases, summarise_distractor
 from ivig_chat.evals.markdown import render_markdown
-from ivig_chat.evals.support import (
-    Evidence,
-    SupportScorer,
-    claims,
-    number_problems,
-    strip_glosses,
-)
 from ivig_chat.evals.thresholds import check, failures, load_thresholds
+from ivig_chat.grounding import Evidence, SupportScorer, claims, strip_glosses
+from ivig_chat.grounding.checks import number_problems
 from ivig_chat.knowledge import load_knowledge
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ left out of that case rather than scored 0; see evals/README.md for formulas and
 * ``citation_validity``: every [n] marker has a citation, every citation is marked, every quote
   is verbatim in its document's served text.
 * ``citation_recall`` / ``citation_precision`` (ALCE) and ``faithfulness``: see
-  :mod:`ivig_chat.evals.support`.
+  :mod:`ivig_chat.grounding`.
 * ``abstention``: on out-of-scope cases, abstained (recall); on answerable cases, not abstained
   (false-abstention rate).
 * ``red_flag``: on emergency cases, status urgent (recall); on the others, not urgent
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..corpus import Corpus
-from .support import Claim, Evidence, SupportScorer, claims
+from ..grounding import Claim, Evidence, SupportScorer, claims
 
 # (message, conversation_id, audience) -> (response, stage timings in ms)
 Ask = Callable[[str, str | None, str], tuple[dict[str, Any], dict[str, float]]]

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from ..config import Settings
 from ..errors import IvigChatError
+from ..grounding import DEFAULT_THRESHOLD, Evidence, SupportScorer, abbreviations
 from .chat import (
     SUMMARY_METRICS,
     Ask,
@@ -44,7 +45,7 @@ from .injection import (
 )
 from .retrieval import MODES, evaluate_case
 from .retrieval import summarise as summarise_retrieval
-from .support import DEFAULT_THRESHOLD, Evidence, SupportScorer, abbreviations, calibrate
+from .support import calibrate
 from .thresholds import Check, check, failures, load_thresholds
 
 SUITES = ("support", "retrieval", "chat", "distractor")
