@@ -20,6 +20,26 @@ def _pattern(terms: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
 
 
+# A life stage used as a time ("I had jaundice as a child", "when she was a teenager", "in my
+# teens") dates something in the person's past; it does not ask about that patient group.
+_LIFE_STAGE_TIME = re.compile(
+    r"\b(?:as an?|when (?:i|he|she|they|we|you) (?:was|were) (?:an?|little|still an?)|in (?:my|his"
+    r"|her|their|our|your) (?:early |late )?)\s*(?=\w)"
+)
+
+
+def _without_life_stage_times(low: str, pattern: re.Pattern[str]) -> str:
+    """low with each "as a child"-style time phrase cut out (the group word with it)."""
+    out, last = [], 0
+    for m in _LIFE_STAGE_TIME.finditer(low):
+        term = pattern.match(low, m.end())
+        if term:
+            out.append(low[last : m.start()])
+            last = term.end()
+    out.append(low[last:])
+    return " ".join(out)
+
+
 class PopulationCheck:
     """Which known patient groups a text names, and which of them a corpus never mentions."""
 
@@ -33,7 +53,8 @@ class PopulationCheck:
         over = [int(m.group(1)) for m in _OVER.finditer(low)]
         found = []
         for population in self.populations:
-            by_term = bool(self._patterns[population.id].search(low))
+            pattern = self._patterns[population.id]
+            by_term = bool(pattern.search(_without_life_stage_times(low, pattern)))
             by_age = (
                 population.ages_below is not None and any(a < population.ages_below for a in ages)
             ) or (
