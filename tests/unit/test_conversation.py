@@ -325,3 +325,16 @@ def test_a_new_question_naming_the_subject_is_not_tied_to_the_last_study() -> No
         )
         == question
     )
+
+
+@pytest.mark.parametrize("follow_up", ["so is there a recommended one?", "is it standard?"])
+def test_a_follow_up_to_a_question_about_no_study_leans_on_the_question(follow_up: str) -> None:
+    # The answer led with a review, but the user asked about doses, not about that review.
+    standalone = condense(
+        follow_up,
+        ["what dose is normally used for IVIG in MS?"],
+        ["Storch-Hagenlocher 2009"],
+        acronyms=ACRONYMS,
+    )
+    assert "Storch-Hagenlocher" not in standalone
+    assert "dose" in standalone

@@ -198,6 +198,16 @@ def _subject(history: Sequence[str], acronyms: frozenset[str] = frozenset()) -> 
     return None
 
 
+_STUDY_NOUN = re.compile(
+    r"\b(?:trials?|stud(?:y|ies)|reviews?|papers?|meta-?analys[ie]s|rcts?|cohorts?|guidelines?)\b"
+)
+
+
+def _about_a_study(question: str, acronyms: frozenset[str]) -> bool:
+    """Whether a question names a study or asks about one ("the big trial in SPMS")."""
+    return bool(_studies(question, acronyms)) or bool(_STUDY_NOUN.search(normalise(question)))
+
+
 _WRAPPED = re.compile(r"^.*? \(follow-up to: (.+)\)$")
 
 
@@ -237,6 +247,11 @@ def condense(
     ):
         return message
     previous = unwrap(history[target])
+    if not back and not _about_a_study(previous, acronyms):
+        # The answer led with a study, but the question was not about one ("what dose is
+        # normally used?" -> "is there a recommended one?"): the follow-up leans on the
+        # question, not on the study that happened to come first.
+        topic = None
     study = topic or _subject(history[: target + 1], acronyms)
     text = message.rstrip("?.! ")
     stripped = re.sub(
