@@ -6,6 +6,7 @@ A bad file fails start-up (`ingest`, `serve`, `eval`) with the file, the entry a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -316,10 +317,8 @@ def _fragment_regexes(fragments: dict[str, Fragment]) -> dict[str, str]:
     """Each fragment's regex, in file order; a fragment may use the ones above it."""
     out: dict[str, str] = {}
     for name, fragment in fragments.items():
-        try:
-            out[name] = fragment.to_regex(out)
-        except ValueError as exc:
-            raise ValueError(f"fragment {name}: {exc}") from exc
+        _compiles(f"fragment {name}", fragment.to_regex, out)
+        out[name] = fragment.to_regex(out)
     return out
 
 
@@ -442,14 +441,14 @@ class ChooseRule(_Strict):
     text_lacks: WordList | None = None
 
 
-def _check_patterns(where: str, entries: list[tuple[str, str]]) -> None:
+def _compiles(where: str, build: Callable[..., str], *args: Any) -> None:
+    """Build one regex from the file and compile it; a problem names `where`."""
     from .safety import wording
 
-    for label, regex in entries:
-        try:
-            wording.checked(regex)
-        except ValueError as exc:
-            raise ValueError(f"{where}, {label}: {exc}") from exc
+    try:
+        wording.checked(build(*args))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
 
 
 class RedFlagRules(_Strict):
@@ -482,51 +481,32 @@ class RedFlagRules(_Strict):
         for c in self.categories:
             if c.replaces is not None and c.replaces.category not in known:
                 raise ValueError(f"category {c.id}: replaces unknown {c.replaces.category!r}")
-        self.compiled_patterns()
+        self.check_patterns()
         return self
 
     def fragment_regexes(self) -> dict[str, str]:
         return _fragment_regexes(self.fragments)
 
-    def compiled_patterns(self) -> None:
+    def check_patterns(self) -> None:
         """Build and compile every regex once, so a bad one fails loading, named."""
         fragments = self.fragment_regexes()
         for name in RedFlagVocabularies.model_fields:
             vocabulary = getattr(self.vocabularies, name)
-            where = f"vocabularies.{name}"
-            try:
-                regex = (
-                    vocabulary.to_regex()
-                    if isinstance(vocabulary, Words)
-                    else vocabulary.to_regex(fragments)
-                )
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from exc
-            _check_patterns(where, [("words", regex)])
+            if isinstance(vocabulary, Words):
+                _compiles(f"vocabularies.{name}", vocabulary.to_regex)
+            else:
+                _compiles(f"vocabularies.{name}", vocabulary.to_regex, fragments)
         for c in self.categories:
             for b, block in enumerate(c.rules, 1):
-                entries = []
                 for p, pattern in enumerate(block.patterns, 1):
-                    label = f"rule {b} ({block.kind}), pattern {p}"
-                    try:
-                        entries.append((label, _expand(pattern_text(pattern), fragments)))
-                    except ValueError as exc:
-                        raise ValueError(f"category {c.id}, {label}: {exc}") from exc
-                _check_patterns(f"category {c.id}", entries)
+                    where = f"category {c.id}, rule {b} ({block.kind}), pattern {p}"
+                    _compiles(where, _expand, pattern_text(pattern), fragments)
             for sign, words in c.signs.items():
-                try:
-                    _check_patterns(
-                        f"category {c.id}", [(f"sign {sign}", words.to_regex(fragments))]
-                    )
-                except ValueError as exc:
-                    raise ValueError(f"category {c.id}, sign {sign}: {exc}") from exc
+                _compiles(f"category {c.id}, sign {sign}", words.to_regex, fragments)
         for n, rule in enumerate(self.choose, 1):
             for text in (rule.text_matches, rule.text_lacks):
                 if text is not None:
-                    try:
-                        _check_patterns(f"choose rule {n}", [("text", text.to_regex(fragments))])
-                    except ValueError as exc:
-                        raise ValueError(f"choose rule {n}: {exc}") from exc
+                    _compiles(f"choose rule {n}", text.to_regex, fragments)
 
 
 def _plain(rule: ChooseRule) -> bool:
@@ -563,23 +543,17 @@ class ManipulationRules(_Strict):
             raise ValueError(f"fallback {self.fallback!r} is not a category")
         fragments = self.fragment_regexes()
         for c in self.categories:
-            entries = []
             for p, pattern in enumerate(c.patterns, 1):
-                try:
-                    entries.append((f"pattern {p}", _expand(pattern_text(pattern), fragments)))
-                except ValueError as exc:
-                    raise ValueError(f"category {c.id}, pattern {p}: {exc}") from exc
+                _compiles(
+                    f"category {c.id}, pattern {p}", _expand, pattern_text(pattern), fragments
+                )
             if c.exempt_when_preceded_by is not None:
-                entries.append(("exempt_when_preceded_by", c.exempt_when_preceded_by))
-            _check_patterns(f"category {c.id}", entries)
+                where = f"category {c.id}, exempt_when_preceded_by"
+                _compiles(where, _expand, c.exempt_when_preceded_by, fragments)
         return self
 
     def fragment_regexes(self) -> dict[str, str]:
         return _fragment_regexes(self.fragments)
-
-    def category_patterns(self, category: ManipulationCategory) -> list[str]:
-        fragments = self.fragment_regexes()
-        return [_expand(pattern_text(p), fragments) for p in category.patterns]
 
 
 def load_synonyms(folder: Path) -> Synonyms:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
-from ..knowledge import ManipulationRules
+from ..knowledge import ManipulationRules, pattern_text
 from ..types import Audience
+from . import wording
 from .normalise import compile_pattern as _c
 from .normalise import normalize as _normalize
 
@@ -48,11 +49,18 @@ class ManipulationDetector:
     """knowledge/manipulation_rules.yaml compiled once."""
 
     def __init__(self, rules: ManipulationRules) -> None:
+        fragments = rules.fragment_regexes()
+
+        def compiled(pattern: str) -> re.Pattern[str]:
+            return _c(wording.expand(pattern, fragments))
+
         self._categories = tuple(
             _Category(
                 id=c.id,
-                patterns=tuple(_c(p) for p in rules.category_patterns(c)),
-                exempt_prefix=_c(c.exempt_when_preceded_by) if c.exempt_when_preceded_by else None,
+                patterns=tuple(compiled(pattern_text(p)) for p in c.patterns),
+                exempt_prefix=compiled(c.exempt_when_preceded_by)
+                if c.exempt_when_preceded_by
+                else None,
                 refusal={"patient": c.refusal.patient, "clinician": c.refusal.clinician},
             )
             for c in rules.categories
