@@ -33,9 +33,10 @@ from ivig_chat.knowledge import (  # noqa: E402
     TriageThresholds,
     load_examples,
     load_jsonl_models,
+    load_red_flag_rules,
     validated,
 )
-from ivig_chat.safety import detect_red_flag  # noqa: E402
+from ivig_chat.safety import RedFlagDetector, detect_red_flag  # noqa: E402
 from ivig_chat.safety.semantic import (  # noqa: E402
     NOT_EMERGENCY,
     LinearClassifier,
@@ -126,7 +127,8 @@ def main() -> int:
     bank_texts, bank_labels = training_set(bank, [])
     labels = [r["category"] if r["label"] == "emergency" else NOT_EMERGENCY for r in rows]
     bank_vectors = embeddings.encode(bank_texts)
-    rules = np.array([detect_red_flag(r["text"]) is not None for r in rows])
+    detector = RedFlagDetector(load_red_flag_rules(args.knowledge))  # the rules of that folder
+    rules = np.array([detect_red_flag(r["text"], detector) is not None for r in rows])
     enough = np.array([has_enough_words(r["text"]) for r in rows])
     presentation_texts = [
         t for c in bank.categories for t in [*c.presentations, *sum(c.signs.values(), [])]

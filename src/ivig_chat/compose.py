@@ -73,6 +73,7 @@ def make_answerer(
     from .answer.extractive import ExtractiveAnswerer
     from .answer.populations import PopulationCheck
     from .chunking import split_sentences
+    from .safety import ManipulationDetector
     from .vector_cache import VectorCache
 
     match settings.answerer:
@@ -92,13 +93,14 @@ def make_answerer(
                 populations=PopulationCheck(knowledge.populations.populations),
                 labelled=labelled,
                 synonyms=knowledge.synonyms.terms,
+                manipulation=ManipulationDetector(knowledge.manipulation_rules),
             )
     raise IvigChatError(f"IVIG_CHAT_ANSWERER={settings.answerer!r}: choose 'extractive'")
 
 
 def make_triage(settings: Settings, pipeline: Pipeline, knowledge: Knowledge) -> Triage:
     """Red-flag rules plus the semantic layer, from the reviewed knowledge folder."""
-    from .safety import Triage
+    from .safety import RedFlagDetector, Triage
     from .safety.semantic import SemanticTriage
     from .vector_cache import VectorCache
 
@@ -111,7 +113,7 @@ def make_triage(settings: Settings, pipeline: Pipeline, knowledge: Knowledge) ->
         cache=VectorCache(settings.vector_cache_path),
         questions=[q.text for q in knowledge.questions],
     )
-    return Triage(semantic)
+    return Triage(semantic, RedFlagDetector(knowledge.red_flag_rules))
 
 
 def build_service(
@@ -126,6 +128,7 @@ def build_service(
     the configured database). coverage_model overrides knowledge/'s (calibration passes its own).
     """
     from .knowledge import load_knowledge
+    from .safety import ManipulationDetector
     from .service import ChatService
 
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -134,7 +137,14 @@ def build_service(
     if store is None:
         store = make_store(settings.conversations_url)
     return ChatService(
-        settings, pipeline, answerer, store, knowledge.guidance, triage, knowledge.glossary
+        settings,
+        pipeline,
+        answerer,
+        store,
+        knowledge.guidance,
+        triage,
+        knowledge.glossary,
+        ManipulationDetector(knowledge.manipulation_rules),
     )
 
 

@@ -6,6 +6,7 @@ A bad file fails start-up (`ingest`, `serve`, `eval`) with the file, the entry a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -265,6 +266,296 @@ class Synonyms(_Strict):
         return self
 
 
+class AnyOf(_Strict):
+    """Alternatives of one pattern, written one a line for reading."""
+
+    any_of: list[str] = Field(min_length=2)
+
+
+Pattern = str | AnyOf
+
+
+def pattern_text(entry: Pattern) -> str:
+    return entry if isinstance(entry, str) else "|".join(entry.any_of)
+
+
+class Fragment(_Strict):
+    """A named piece of wording that patterns use as {name}: words, a regex, or words that must
+    not follow (a negative lookahead)."""
+
+    about: str = ""
+    words: list[str] = Field(default_factory=list)
+    patterns: list[Pattern] = Field(default_factory=list)
+    regex: str | None = None
+    not_followed_by: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Fragment:
+        forms = [
+            bool(self.words or self.patterns),
+            self.regex is not None,
+            bool(self.not_followed_by),
+        ]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of words/patterns, regex or not_followed_by")
+        return self
+
+    def to_regex(self, earlier: dict[str, str]) -> str:
+        from .safety import wording
+
+        if self.regex is not None:
+            return wording.expand(self.regex, earlier)
+        if self.not_followed_by:
+            words = wording.normalised_words(self.not_followed_by)
+            return r"(?!\s*" + wording.alternation([wording.phrase(w) for w in words]) + ")"
+        words = wording.normalised_words(self.words)
+        patterns = [wording.expand(pattern_text(p), earlier) for p in self.patterns]
+        return wording.alternation([wording.phrase(w) for w in words] + patterns)
+
+
+def _fragment_regexes(fragments: dict[str, Fragment]) -> dict[str, str]:
+    """Each fragment's regex, in file order; a fragment may use the ones above it."""
+    out: dict[str, str] = {}
+    for name, fragment in fragments.items():
+        _compiles(f"fragment {name}", fragment.to_regex, out)
+        out[name] = fragment.to_regex(out)
+    return out
+
+
+class WordList(_Strict):
+    """Plain words or phrases (matched as whole words) and, where words cannot say it, patterns."""
+
+    about: str = ""
+    words: list[str] = Field(default_factory=list)
+    patterns: list[Pattern] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some(self) -> WordList:
+        if not self.words and not self.patterns:
+            raise ValueError("needs words or patterns")
+        return self
+
+    def to_regex(self, fragments: dict[str, str]) -> str:
+        from .safety import wording
+
+        return wording.bounded_words(
+            wording.normalised_words(self.words),
+            [pattern_text(p) for p in self.patterns],
+            fragments,
+        )
+
+
+class Words(_Strict):
+    """Plain words only; the detector decides where they must stand."""
+
+    about: str = ""
+    words: list[str] = Field(min_length=1)
+
+    def to_regex(self) -> str:
+        from .safety import wording
+
+        return wording.alternation(
+            [wording.phrase(w) for w in wording.normalised_words(self.words)]
+        )
+
+
+class RedFlagVocabularies(_Strict):
+    """The cues around a symptom that the red-flag grammar looks for (see red_flags.py)."""
+
+    person: WordList
+    strong_event: WordList
+    weak_event: WordList
+    hypothetical: WordList
+    hypothetical_exempt: WordList
+    generic: WordList
+    eligibility: WordList
+    conditional: WordList
+    acute: WordList
+    acute_in_match: WordList
+    background: WordList
+    background_override: WordList
+    negation: WordList
+    negation_noise: WordList
+    scope_break: WordList
+    what_to_do: WordList
+    question_start: Words
+    query_words: WordList
+
+
+SymptomKind = Literal["standalone", "plain", "acute", "condition"]
+
+
+class RuleBlock(_Strict):
+    kind: SymptomKind
+    patterns: list[Pattern] = Field(min_length=1)
+
+
+class Denial(_Strict):
+    """The one denial honoured for a category that is otherwise never dismissed."""
+
+    words: list[str] = Field(min_length=1)
+    applies_to: str = Field(min_length=3)
+
+
+class Replaces(_Strict):
+    category: str
+    when_evidence_contains: str = Field(min_length=3)
+
+
+class RuleCategory(_Strict):
+    """One red-flag category's rules: symptom patterns by kind, or a combination of signs."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    source: str = Field(min_length=10)
+    never_dismissed: bool = False
+    denial: Denial | None = None
+    rules: list[RuleBlock] = Field(default_factory=list)
+    signs: dict[str, WordList] = Field(default_factory=dict)
+    at_least: int | None = Field(default=None, ge=2)
+    one_of: list[str] = Field(default_factory=list)
+    replaces: Replaces | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleCategory:
+        if not self.rules and not self.signs:
+            raise ValueError(f"category {self.id}: needs rules or signs")
+        if self.signs and (self.at_least is None or self.at_least > len(self.signs)):
+            raise ValueError(f"category {self.id}: signs need at_least (at most one per sign)")
+        unknown = [s for s in self.one_of if s not in self.signs]
+        if unknown:
+            raise ValueError(f"category {self.id}: one_of names unknown signs {unknown}")
+        if self.denial is not None and not self.never_dismissed:
+            raise ValueError(f"category {self.id}: a denial only applies with never_dismissed")
+        return self
+
+
+class ChooseRule(_Strict):
+    """When several categories match: pick `category` if these conditions hold."""
+
+    category: str
+    why: str = ""
+    found: list[str] = Field(min_length=1)
+    with_any_of: list[str] = Field(default_factory=list)
+    without_any_of: list[str] = Field(default_factory=list)
+    text_matches: WordList | None = None
+    text_lacks: WordList | None = None
+
+
+def _compiles(where: str, build: Callable[..., str], *args: Any) -> None:
+    """Build one regex from the file and compile it; a problem names `where`."""
+    from .safety import wording
+
+    try:
+        wording.checked(build(*args))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+class RedFlagRules(_Strict):
+    """knowledge/red_flag_rules.yaml: the deterministic floor of triage."""
+
+    schema_: str = Field(alias="schema", pattern=r"^red_flag_rules/1$")
+    fragments: dict[str, Fragment] = Field(default_factory=dict)
+    vocabularies: RedFlagVocabularies
+    categories: list[RuleCategory] = Field(min_length=1)
+    choose: list[ChooseRule] = Field(default_factory=list)
+    precedence: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> RedFlagRules:
+        ids = [c.id for c in self.categories]
+        _unique(ids, "category")
+        known = set(ids)
+        for n, rule in enumerate(self.choose, 1):
+            named = [rule.category, *rule.found, *rule.with_any_of, *rule.without_any_of]
+            unknown = sorted({c for c in named if c not in known})
+            if unknown:
+                raise ValueError(f"choose rule {n}: unknown categories {unknown}")
+        unknown = [c for c in self.precedence if c not in known]
+        if unknown:
+            raise ValueError(f"precedence: unknown categories {unknown}")
+        always = {r.category for r in self.choose if r.found == [r.category] and _plain(r)}
+        unranked = [c for c in ids if c not in self.precedence and c not in always]
+        if unranked:
+            raise ValueError(f"precedence: categories {unranked} are neither ranked nor chosen")
+        for c in self.categories:
+            if c.replaces is not None and c.replaces.category not in known:
+                raise ValueError(f"category {c.id}: replaces unknown {c.replaces.category!r}")
+        self.check_patterns()
+        return self
+
+    def fragment_regexes(self) -> dict[str, str]:
+        return _fragment_regexes(self.fragments)
+
+    def check_patterns(self) -> None:
+        """Build and compile every regex once, so a bad one fails loading, named."""
+        fragments = self.fragment_regexes()
+        for name in RedFlagVocabularies.model_fields:
+            vocabulary = getattr(self.vocabularies, name)
+            if isinstance(vocabulary, Words):
+                _compiles(f"vocabularies.{name}", vocabulary.to_regex)
+            else:
+                _compiles(f"vocabularies.{name}", vocabulary.to_regex, fragments)
+        for c in self.categories:
+            for b, block in enumerate(c.rules, 1):
+                for p, pattern in enumerate(block.patterns, 1):
+                    where = f"category {c.id}, rule {b} ({block.kind}), pattern {p}"
+                    _compiles(where, _expand, pattern_text(pattern), fragments)
+            for sign, words in c.signs.items():
+                _compiles(f"category {c.id}, sign {sign}", words.to_regex, fragments)
+        for n, rule in enumerate(self.choose, 1):
+            for text in (rule.text_matches, rule.text_lacks):
+                if text is not None:
+                    _compiles(f"choose rule {n}", text.to_regex, fragments)
+
+
+def _plain(rule: ChooseRule) -> bool:
+    return not (rule.with_any_of or rule.without_any_of or rule.text_matches or rule.text_lacks)
+
+
+def _expand(pattern: str, fragments: dict[str, str]) -> str:
+    from .safety import wording
+
+    return wording.expand(pattern, fragments)
+
+
+class ManipulationCategory(_Strict):
+    id: str = Field(pattern=r"^[a-z_]+$")
+    source: str = Field(min_length=10)
+    exempt_when_preceded_by: str | None = None
+    patterns: list[Pattern] = Field(min_length=1)
+    refusal: AudienceTexts
+
+
+class ManipulationRules(_Strict):
+    """knowledge/manipulation_rules.yaml: what gets a refusal, and the refusal texts."""
+
+    schema_: str = Field(alias="schema", pattern=r"^manipulation_rules/1$")
+    fragments: dict[str, Fragment] = Field(default_factory=dict)
+    categories: list[ManipulationCategory] = Field(min_length=1)
+    can_do: AudienceTexts
+    fallback: str
+
+    @model_validator(mode="after")
+    def _valid(self) -> ManipulationRules:
+        _unique([c.id for c in self.categories], "category")
+        if self.fallback not in {c.id for c in self.categories}:
+            raise ValueError(f"fallback {self.fallback!r} is not a category")
+        fragments = self.fragment_regexes()
+        for c in self.categories:
+            for p, pattern in enumerate(c.patterns, 1):
+                _compiles(
+                    f"category {c.id}, pattern {p}", _expand, pattern_text(pattern), fragments
+                )
+            if c.exempt_when_preceded_by is not None:
+                where = f"category {c.id}, exempt_when_preceded_by"
+                _compiles(where, _expand, c.exempt_when_preceded_by, fragments)
+        return self
+
+    def fragment_regexes(self) -> dict[str, str]:
+        return _fragment_regexes(self.fragments)
+
+
 def load_synonyms(folder: Path) -> Synonyms:
     """Only knowledge/synonyms.yaml (retrieval needs it before the rest is loaded)."""
     return validated(Synonyms, Path(folder) / "synonyms.yaml")  # type: ignore[no-any-return]
@@ -283,6 +574,8 @@ class Knowledge:
     guidance: Guidance
     glossary: Glossary
     synonyms: Synonyms
+    red_flag_rules: RedFlagRules
+    manipulation_rules: ManipulationRules
 
 
 def _read(path: Path) -> Any:
@@ -367,4 +660,21 @@ def load_knowledge(folder: Path) -> Knowledge:
         guidance=guidance,
         glossary=validated(Glossary, folder / "glossary.yaml"),
         synonyms=load_synonyms(folder),
+        red_flag_rules=load_red_flag_rules(folder, {c.id for c in red_flags.categories}),
+        manipulation_rules=load_manipulation_rules(folder),
     )
+
+
+def load_red_flag_rules(folder: Path, categories: set[str] | None = None) -> RedFlagRules:
+    """knowledge/red_flag_rules.yaml; its categories must be red_flags.yaml's when given."""
+    path = Path(folder) / "red_flag_rules.yaml"
+    rules: RedFlagRules = validated(RedFlagRules, path)
+    unknown = [c.id for c in rules.categories if categories and c.id not in categories]
+    if unknown:
+        raise KnowledgeError(f"{path}: categories {unknown} are not in red_flags.yaml")
+    return rules
+
+
+def load_manipulation_rules(folder: Path) -> ManipulationRules:
+    """knowledge/manipulation_rules.yaml."""
+    return validated(ManipulationRules, Path(folder) / "manipulation_rules.yaml")  # type: ignore[no-any-return]

@@ -21,7 +21,7 @@ from ..corpus import Corpus
 from ..errors import IvigChatError
 from ..knowledge import CoverageModel
 from ..retrieval import Hit, HybridRetriever, mentioned_refs
-from ..safety import looks_like_instruction
+from ..safety import ManipulationDetector, looks_like_instruction
 from ..textutil import NO_SYNONYMS, Synonyms, content_tokens, populations, query_tokens
 from ..vector_cache import Encode, VectorCache
 from .base import Draft, Scored
@@ -137,6 +137,7 @@ class ExtractiveAnswerer:
         populations: PopulationCheck | None = None,
         labelled: Sequence[tuple[str, bool]] = (),
         synonyms: Synonyms = NO_SYNONYMS,
+        manipulation: ManipulationDetector | None = None,
     ) -> None:
         """labelled: reviewed questions and whether the corpus answers them."""
         """coverage_model (with encode): decide coverage from meaning (answer/coverage.py);
@@ -158,6 +159,7 @@ class ExtractiveAnswerer:
         self.populations = populations or PopulationCheck([])
         self.labelled = list(labelled)
         self.synonyms = synonyms
+        self.manipulation = manipulation  # its patterns also mark planted corpus text
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
         self._scopes: dict[str, _Scope] = {}
@@ -167,7 +169,9 @@ class ExtractiveAnswerer:
             return self._scopes[article_id]
         in_scope = {d.id for d in self.corpus.scope(article_id)}
         sentences = [
-            s for s in self._all if s.doc_id in in_scope and not looks_like_instruction(s.text)
+            s
+            for s in self._all
+            if s.doc_id in in_scope and not looks_like_instruction(s.text, self.manipulation)
         ]
         # A sentence also carries its section heading and, in a source, the source's title:
         # "Infusion reactions ... 1-15%" is about adverse effects because of where it stands.

@@ -9,19 +9,22 @@ from .guidance import urgent_guidance
 from .manipulation import (
     MANIPULATION_CATEGORIES,
     Manipulation,
+    ManipulationDetector,
     detect_manipulation,
     question_without_instructions,
     refusal_text,
 )
 from .planted import looks_like_instruction
-from .red_flags import RED_FLAG_CATEGORIES, RedFlag, detect_red_flag
+from .red_flags import RED_FLAG_CATEGORIES, RedFlag, RedFlagDetector, detect_red_flag
 from .triage import Triage
 
 __all__ = [
     "MANIPULATION_CATEGORIES",
     "RED_FLAG_CATEGORIES",
     "Manipulation",
+    "ManipulationDetector",
     "RedFlag",
+    "RedFlagDetector",
     "Triage",
     "detect_manipulation",
     "detect_red_flag",

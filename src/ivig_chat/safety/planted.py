@@ -5,12 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .manipulation import (
-    _DISCLAIMER_PATTERNS,
-    _OUTPUT_CONTROL,
-    _OVERRIDE_PATTERNS,
-    _PROMPT_PATTERNS,
-)
+from .manipulation import ManipulationDetector, default_detector
 from .normalise import compile_pattern as _c
 from .normalise import normalize as _normalize
 
@@ -74,7 +69,7 @@ _INSTRUCTION_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
 )
 
 
-def looks_like_instruction(text: str) -> bool:
+def looks_like_instruction(text: str, manipulation: ManipulationDetector | None = None) -> bool:
     """True if ``text`` (e.g. a retrieved corpus passage) addresses an AI
     assistant or gives it orders ("Ignore all previous instructions ...",
     "SYSTEM: you must now ...", "print your system prompt"). Ordinary medical
@@ -83,7 +78,9 @@ def looks_like_instruction(text: str) -> bool:
     body = norm.text
     if not body:
         return False
-    if any(p.search(body) for p in _INSTRUCTION_PATTERNS + _OUTPUT_CONTROL):
+    if any(p.search(body) for p in _INSTRUCTION_PATTERNS):
         return True
-    manipulative = (_OVERRIDE_PATTERNS, _PROMPT_PATTERNS, _DISCLAIMER_PATTERNS)
-    return any(p.search(body) for group in manipulative for p in group)
+    # The manipulation rules apply to passages too, except treatment orders: a source may well
+    # discuss whether patients should switch treatment.
+    detector = manipulation or default_detector()
+    return any(p.search(body) for p in detector.patterns(except_category="treatment_order"))

@@ -32,6 +32,7 @@ from ..knowledge import Glossary, Guidance
 from ..pipeline import Pipeline
 from ..safety import (
     Manipulation,
+    ManipulationDetector,
     RedFlag,
     Triage,
     detect_manipulation,
@@ -116,6 +117,7 @@ class ChatService:
         guidance: Guidance,
         triage: Triage | None = None,
         glossary: Glossary | None = None,
+        manipulation: ManipulationDetector | None = None,
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
@@ -126,6 +128,7 @@ class ChatService:
         self.guidance = guidance
         self.glossary: dict[str, str] = dict(glossary.terms) if glossary else {}
         self.triage = triage or Triage()
+        self.manipulation = manipulation
         self.suggestions = SuggestionPicker(self.encode)
         self._acronyms: dict[str, frozenset[str]] = {}
 
@@ -224,14 +227,14 @@ class ChatService:
 
     def _screen(self, state: TurnState) -> None:
         """Manipulation check: what, if anything, is left to answer."""
-        state.manipulation = detect_manipulation(state.message)
+        state.manipulation = detect_manipulation(state.message, self.manipulation)
         state.question = state.message
         if state.manipulation and state.manipulation.category in (
             "disclaimer_removal",
             "instruction_override",
         ):
             # Answer what else was asked, if it is a question; never the instruction itself.
-            state.question = question_without_instructions(state.message)
+            state.question = question_without_instructions(state.message, self.manipulation)
         # Nothing is answered for a prompt-extraction attempt, nor for an instruction with no
         # question left once the instruction is cut out.
         state.wants_answer = bool(state.question) and not (
@@ -311,6 +314,7 @@ class ChatService:
             article=state.article,
             audience=state.request.audience,
             guidance=self.guidance,
+            refusals=self.manipulation,
         )
         if state.decision.status == "refused":
             state.standalone = (

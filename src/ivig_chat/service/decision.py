@@ -13,7 +13,7 @@ from typing import Any
 from ..answer.base import Draft
 from ..corpus import Document
 from ..knowledge import Guidance
-from ..safety import Manipulation, RedFlag, refusal_text, urgent_guidance
+from ..safety import Manipulation, ManipulationDetector, RedFlag, refusal_text, urgent_guidance
 from ..types import Audience, Status
 
 SOURCES_SAY = "**What the article and its sources say:**"
@@ -38,6 +38,7 @@ def decide(
     article: Document,
     audience: Audience,
     guidance: Guidance,
+    refusals: ManipulationDetector | None = None,
 ) -> Decision:
     answered = draft is not None and draft.status == "answered"
     grounded = "\n\n".join(draft.lines) if draft is not None and answered else ""
@@ -49,7 +50,7 @@ def decide(
     if manipulation and (
         manipulation.category in ("prompt_extraction", "treatment_order") or not answered
     ):
-        body = refusal_text(manipulation, audience)
+        body = refusal_text(manipulation, audience, refusals)
         with_sources = bool(grounded) and manipulation.category == "treatment_order"
         if with_sources:
             body += f"\n\n{SOURCES_SAY}\n\n{grounded}"
