@@ -374,6 +374,7 @@ class RedFlagVocabularies(_Strict):
     acute_in_match: WordList
     background: WordList
     background_override: WordList
+    background_override_in_clause: WordList
     negation: WordList
     negation_noise: WordList
     scope_break: WordList

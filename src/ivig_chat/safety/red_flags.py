@@ -126,6 +126,8 @@ class _Context:
     match_text: str
     after: str  # up to 4 words after the match, same clause
     sentence_prefix: str  # the sentence up to the match
+    clause: str  # the match's clause
+    asked: bool  # the sentence ends in a question mark
 
 
 def _context(text: str, start: int, end: int) -> _Context:
@@ -145,7 +147,13 @@ def _context(text: str, start: int, end: int) -> _Context:
     clause_end = _CLAUSE_BREAK.search(text, end, sent_end)
     after = text[end : clause_end.start() if clause_end else sent_end].split()[:4]
     return _Context(
-        window, text[sent_start:sent_end], text[start:end], " ".join(after), text[sent_start:start]
+        window,
+        text[sent_start:sent_end],
+        text[start:end],
+        " ".join(after),
+        text[sent_start:start],
+        text[clause_start : clause_end.start() if clause_end else sent_end],
+        text[sent_end : sent_end + 1] == "?",
     )
 
 
@@ -171,6 +179,7 @@ class RedFlagDetector:
         self._acute_in_match = words(v.acute_in_match)
         self._background = words(v.background)
         self._override = words(v.background_override)
+        self._override_in_clause = words(v.background_override_in_clause)
         self._negation = words(v.negation)
         self._negation_noise = words(v.negation_noise)
         self._scope_break = words(v.scope_break)
@@ -243,8 +252,8 @@ class RedFlagDetector:
     def _dismissed(self, text: str, start: int, end: int) -> bool:
         """Negated ("no fever") or chronic/past background ("headaches for years")."""
         ctx = _context(text, start, end)
-        background = self._background.search(ctx.sentence) and not self._override.search(
-            ctx.sentence
+        background = self._background.search(ctx.sentence) and not (
+            self._override.search(ctx.sentence) or self._override_in_clause.search(ctx.clause)
         )
         return bool(background) or self._negated(ctx.window)
 
@@ -301,6 +310,10 @@ class RedFlagDetector:
         # Without a subject next to the symptom, a sentence shaped like a question ("Do
         # headaches and fever after IVIG mean ...?") is read as a general question.
         question = bool(self._question_start.match(ctx.sentence))
+        if symptom.kind == _CONDITION and ctx.asked and not person:
+            # A condition named in a question with no one in it ("timing of aseptic meningitis
+            # post IVIG?") asks about the condition; it reports no event.
+            question = True
         if (acute or weak_event or far_cue) and not (generic or question or hypo):
             return True
         return asks_what_to_do and not generic
