@@ -71,6 +71,7 @@ def make_answerer(
 ) -> Answerer:
     """The answerer Settings.answerer names, over the pipeline's corpus and sentence vectors."""
     from .answer.extractive import ExtractiveAnswerer
+    from .answer.facets import Facets
     from .answer.populations import PopulationCheck
     from .chunking import split_sentences
     from .safety import ManipulationDetector
@@ -94,6 +95,12 @@ def make_answerer(
                 labelled=labelled,
                 synonyms=knowledge.synonyms.terms,
                 manipulation=ManipulationDetector(knowledge.manipulation_rules),
+                facets=Facets(
+                    knowledge.answer_facets,
+                    pipeline.embeddings.encode,
+                    cache,
+                    pipeline.embeddings.name,
+                ),
             )
     raise IvigChatError(f"IVIG_CHAT_ANSWERER={settings.answerer!r}: choose 'extractive'")
 

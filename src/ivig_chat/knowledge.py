@@ -557,6 +557,32 @@ class ManipulationRules(_Strict):
         return _fragment_regexes(self.fragments)
 
 
+class AnswerFacet(_Strict):
+    """One kind of answer: how people ask for it and what an answering sentence looks like."""
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    asks: list[str] = Field(min_length=3)
+    answers: list[str] = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _clean(self) -> AnswerFacet:
+        _texts(self.asks, f"facet {self.id} asks")
+        _texts(self.answers, f"facet {self.id} answers")
+        return self
+
+
+class AnswerFacets(_Strict):
+    """knowledge/answer_facets.yaml: the kinds of answer a question can ask for."""
+
+    schema_: str = Field(alias="schema", pattern=r"^answer_facets/1$")
+    facets: list[AnswerFacet] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids(self) -> AnswerFacets:
+        _unique([f.id for f in self.facets], "facet")
+        return self
+
+
 def load_synonyms(folder: Path) -> Synonyms:
     """Only knowledge/synonyms.yaml (retrieval needs it before the rest is loaded)."""
     return validated(Synonyms, Path(folder) / "synonyms.yaml")  # type: ignore[no-any-return]
@@ -577,6 +603,7 @@ class Knowledge:
     synonyms: Synonyms
     red_flag_rules: RedFlagRules
     manipulation_rules: ManipulationRules
+    answer_facets: AnswerFacets
 
 
 def _read(path: Path) -> Any:
@@ -663,6 +690,7 @@ def load_knowledge(folder: Path) -> Knowledge:
         synonyms=load_synonyms(folder),
         red_flag_rules=load_red_flag_rules(folder, {c.id for c in red_flags.categories}),
         manipulation_rules=load_manipulation_rules(folder),
+        answer_facets=validated(AnswerFacets, folder / "answer_facets.yaml"),
     )
 
 

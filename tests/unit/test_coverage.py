@@ -98,6 +98,8 @@ def test_a_model_with_the_wrong_shape_is_refused(tmp_path: Path) -> None:
         ("is this treatment safe in pregnancy?", "is IVIG safe in pregnancy?"),
         ("what dose was used in the trials?", "what dose was used in the trials?"),
         ("Is it listed in guidelines?", "Is IVIG listed in guidelines?"),
+        ("I go shivery during my infusions", "I go shivery during my IVIG infusions"),
+        ("is the drip safe?", "is the IVIG drip safe?"),
     ],
 )
 def test_about_subject_reads_it_as_the_articles_subject(question: str, understood: str) -> None:

@@ -44,6 +44,7 @@ class Draft:
     missing: tuple[str, ...] = ()  # names of what the question asks about that the corpus lacks
     decided_by: str = ""  # which coverage check decided: population, other_subject, model, rules
     understood: str = ""  # the question as answered (typos repaired, the article's subject named)
+    facets: dict[str, float] = field(default_factory=dict)  # kinds of answer asked for, weighted
 
 
 class Answerer(Protocol):

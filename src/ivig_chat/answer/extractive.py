@@ -35,6 +35,7 @@ from .coverage import (
     lookup,
     probability,
 )
+from .facets import Facets
 from .populations import PopulationCheck
 from .scope import Coverage, Vocabulary
 
@@ -81,6 +82,7 @@ class _Scope:
     absent_populations: frozenset[str]
     subject_name: str  # how the article names its subject ("IVIG")
     labelled: LabelledNeighbours  # the reviewed questions (knowledge/questions.jsonl)
+    affinities: np.ndarray  # (sentences, facets): what kind of answer each sentence gives
 
 
 _COUNT_QUESTION = re.compile(
@@ -99,13 +101,22 @@ _CAVEAT = re.compile(r"\b(unverified|not verified|must not be relied|should not 
 
 
 _ANAPHOR = re.compile(
-    r"\b(?:(?:this|the) (?:treatment|drug|therapy|medicine|infusion)|it)\b", re.IGNORECASE
+    r"\b(?:(?:this|the) (?:treatment|drug|therapy|medicine)|it)\b"
+    r"|\b(?P<det>the|this|these|my|his|her|their|your|our) (?P<noun>infusions?|drips?)\b",
+    re.IGNORECASE,
 )
 
 
 def about_subject(question: str, subject: str) -> str:
-    """The question with "it" read as the article's subject: "offered it?" -> "offered IVIG?"."""
-    return _ANAPHOR.sub(subject, question, count=1)
+    """The question with "it" read as the article's subject: "offered it?" -> "offered IVIG?",
+    "during my infusions" -> "during my IVIG infusions"."""
+
+    def read(m: re.Match[str]) -> str:
+        if m.group("noun"):
+            return f"{m.group('det')} {subject} {m.group('noun')}"
+        return subject
+
+    return _ANAPHOR.sub(read, question, count=1)
 
 
 def _ends_sentence(text: str) -> str:
@@ -138,6 +149,7 @@ class ExtractiveAnswerer:
         labelled: Sequence[tuple[str, bool]] = (),
         synonyms: Synonyms = NO_SYNONYMS,
         manipulation: ManipulationDetector | None = None,
+        facets: Facets | None = None,
     ) -> None:
         """labelled: reviewed questions and whether the corpus answers them."""
         """coverage_model (with encode): decide coverage from meaning (answer/coverage.py);
@@ -160,6 +172,7 @@ class ExtractiveAnswerer:
         self.labelled = list(labelled)
         self.synonyms = synonyms
         self.manipulation = manipulation  # its patterns also mark planted corpus text
+        self.facets = facets
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
         self._scopes: dict[str, _Scope] = {}
@@ -200,6 +213,7 @@ class ExtractiveAnswerer:
             subject=[str(t) for t in article.meta.get("subject") or [article.title]],
             synonyms=self.synonyms,
         )
+        matrix = np.stack([self._vectors[s.id] for s in sentences])
         scope = _Scope(
             article_id=article_id,
             sentences=sentences,
@@ -209,7 +223,7 @@ class ExtractiveAnswerer:
             ],
             groups=[populations(s.text) for s in sentences],
             by_id={s.id: s for s in self._all if s.doc_id in in_scope},
-            matrix=np.stack([self._vectors[s.id] for s in sentences]),
+            matrix=matrix,
             tokens=tokens,
             idf=idf,
             children=children,
@@ -223,6 +237,9 @@ class ExtractiveAnswerer:
             absent_populations=self.populations.absent_from(
                 d.text for d in self.corpus.scope(article_id)
             ),
+            affinities=self.facets.sentence_affinities(matrix)
+            if self.facets is not None
+            else np.zeros((len(sentences), 0)),
         )
         self._scopes[article_id] = scope
         return scope
@@ -268,8 +285,14 @@ class ExtractiveAnswerer:
         hits: Sequence[Hit],
         focus: str | None = None,
         context: frozenset[str] = frozenset(),
+        facet_weights: np.ndarray | None = None,
     ) -> list[Scored]:
         dense = scope.matrix @ vector
+        kind = (
+            self.facets.bonus(facet_weights, scope.affinities)
+            if self.facets is not None and facet_weights is not None
+            else np.zeros(len(scope.sentences))
+        )
         weights: dict[str, float] = {}
         originals = set(content_tokens(question))
         focused = set(content_tokens(focus)) if focus else set()
@@ -330,6 +353,7 @@ class ExtractiveAnswerer:
                 bonus += 0.04
             if wants_dose and _HAS_DOSE.search(s.text):
                 bonus += 0.05
+            bonus += float(kind[i])  # gives the kind of answer asked for (a result, a dose...)
             scored.append(Scored(s, 0.65 * d + 0.35 * lexical + bonus, d, lexical))
         scored.sort(key=lambda x: (-x.score, x.sentence.doc_id, x.sentence.start))
         return scored
@@ -381,7 +405,16 @@ class ExtractiveAnswerer:
         hits = self.retriever.search(question, article_id, k=6, vector=vector)
         draft.retrieve_ms = (time.perf_counter() - started) * 1000
         draft.hits = hits
-        ranked = self._score(scope, question, vector, hits, focus, context)
+        facet_weights = None
+        if self.facets is not None:
+            asked = [vector] + ([embedded[focus]] if focus and focus in embedded else [])
+            facet_weights = self.facets.question_weights(asked)
+            draft.facets = {
+                f: round(float(w), 3)
+                for f, w in zip(self.facets.ids, facet_weights, strict=True)
+                if w >= 0.05
+            }
+        ranked = self._score(scope, question, vector, hits, focus, context, facet_weights)
         t = self.thresholds
         best = draft.best = ranked[0] if ranked else None
         if best is None:
@@ -449,7 +482,8 @@ class ExtractiveAnswerer:
             mentions=mentions,
             resolved=resolved != question,
             absent=absent if not mentioned_refs(question) else (),
-            other_subject=not mentions and bool(coverage.unknown_specific),
+            # "it", "the drip", "my infusions" asked under the article are its subject.
+            other_subject=not mentions and resolved == question and bool(coverage.unknown_specific),
             unknown=unknown,
         )
 

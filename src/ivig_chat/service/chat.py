@@ -271,7 +271,20 @@ class ChatService:
             if state.wants_answer
             else []
         )
-        batch = list(dict.fromkeys([state.standalone, *state.triage_texts, *answer_texts]))
+        # A follow-up's own words say what kind of answer it wants ("did that one work?").
+        own_words = (
+            [state.question] if state.wants_answer and state.question != state.standalone else []
+        )
+        batch = list(
+            dict.fromkeys(
+                [
+                    state.standalone,
+                    *state.triage_texts,
+                    *answer_texts,
+                    *own_words,
+                ]
+            )
+        )
         state.embedded = dict(zip(batch, self.encode(batch), strict=True))
         state.vector = state.embedded[state.standalone]
         state.timings.embed_ms = (time.perf_counter() - t0) * 1000
