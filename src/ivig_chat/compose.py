@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .knowledge import CoverageModel, Knowledge
     from .pipeline import Pipeline
     from .safety import Triage
+    from .safety.manipulation_meaning import ManipulationByMeaning
     from .service import ChatService
 
 QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "sentence_transformers")
@@ -152,6 +153,24 @@ def build_service(
         triage,
         knowledge.glossary,
         ManipulationDetector(knowledge.manipulation_rules),
+        make_manipulation_by_meaning(settings, pipeline, knowledge),
+    )
+
+
+def make_manipulation_by_meaning(
+    settings: Settings, pipeline: Pipeline, knowledge: Knowledge
+) -> ManipulationByMeaning:
+    """The semantic manipulation layer, from the reviewed examples and calibrated threshold."""
+    from .safety.manipulation_meaning import ManipulationByMeaning
+    from .vector_cache import VectorCache
+
+    return ManipulationByMeaning(
+        knowledge.manipulation_examples,
+        knowledge.manipulation_thresholds,
+        pipeline.embeddings.encode,
+        model_name=pipeline.embeddings.name,
+        cache=VectorCache(settings.vector_cache_path),
+        questions=[q.text for q in knowledge.questions],
     )
 
 

@@ -135,6 +135,31 @@ class TriageExample(_Strict):
     voice: str = ""
 
 
+class ManipulationExample(_Strict):
+    """One labelled message of knowledge/manipulation_examples.jsonl."""
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    label: Literal[
+        "prompt_extraction", "instruction_override", "disclaimer_removal", "treatment_order", "none"
+    ]
+    framing: str = ""
+    voice: str = ""
+
+
+class ManipulationThresholds(_Strict):
+    """knowledge/manipulation_thresholds.yaml: chosen by cross-validation, figures behind."""
+
+    schema_: str = Field(alias="schema", pattern=r"^manipulation_thresholds/1$")
+    probability: float = Field(
+        ge=0.0, le=1.01
+    )  # a sentence this likely an attempt is one (1.01: off)
+    regularisation: float = Field(gt=0.0)
+    chosen_by: str = Field(min_length=10)
+    cross_validated: dict[str, Any] = Field(default_factory=dict)
+    rules_only: dict[str, Any] = Field(default_factory=dict)
+
+
 class CoverageModel(_Strict):
     """knowledge/coverage_model.yaml: written by scripts/calibrate_coverage.py, not by hand."""
 
@@ -604,6 +629,8 @@ class Knowledge:
     red_flag_rules: RedFlagRules
     manipulation_rules: ManipulationRules
     answer_facets: AnswerFacets
+    manipulation_examples: tuple[ManipulationExample, ...]
+    manipulation_thresholds: ManipulationThresholds
 
 
 def _read(path: Path) -> Any:
@@ -691,6 +718,12 @@ def load_knowledge(folder: Path) -> Knowledge:
         red_flag_rules=load_red_flag_rules(folder, {c.id for c in red_flags.categories}),
         manipulation_rules=load_manipulation_rules(folder),
         answer_facets=validated(AnswerFacets, folder / "answer_facets.yaml"),
+        manipulation_examples=load_jsonl_models(
+            ManipulationExample, folder / "manipulation_examples.jsonl"
+        ),
+        manipulation_thresholds=validated(
+            ManipulationThresholds, folder / "manipulation_thresholds.yaml"
+        ),
     )
 
 

@@ -38,6 +38,7 @@ from ..safety import (
     detect_manipulation,
     question_without_instructions,
 )
+from ..safety.manipulation_meaning import ManipulationByMeaning
 from ..types import AUDIENCES, ArticleSummary, ChatRequest, ChatResponse, Citation
 from .decision import Decision, decide
 from .suggestions import SuggestionPicker
@@ -76,6 +77,7 @@ class TurnState:
     embedded: dict[str, np.ndarray] = field(default_factory=dict)
     vector: np.ndarray | None = None  # the standalone question's embedding
     triage_texts: list[str] = field(default_factory=list)
+    screen_texts: list[str] = field(default_factory=list)  # sentences judged for manipulation
     red_flag: RedFlag | None = None
     draft: Draft | None = None
     decision: Decision | None = None
@@ -118,6 +120,7 @@ class ChatService:
         triage: Triage | None = None,
         glossary: Glossary | None = None,
         manipulation: ManipulationDetector | None = None,
+        manipulation_by_meaning: ManipulationByMeaning | None = None,
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
@@ -129,6 +132,7 @@ class ChatService:
         self.glossary: dict[str, str] = dict(glossary.terms) if glossary else {}
         self.triage = triage or Triage()
         self.manipulation = manipulation
+        self.manipulation_by_meaning = manipulation_by_meaning
         self.suggestions = SuggestionPicker(self.encode)
         self._acronyms: dict[str, frozenset[str]] = {}
 
@@ -140,6 +144,8 @@ class ChatService:
             self.suggestions.for_article(article)
             self.acronyms(article)
         self.triage.warm()
+        if self.manipulation_by_meaning is not None:
+            self.manipulation_by_meaning.warm()
         self.encode(["warm up"])
 
     def acronyms(self, article: Document) -> frozenset[str]:
@@ -170,6 +176,7 @@ class ChatService:
         self._screen(state)
         self._understand(state)
         self._embed(state)
+        self._screen_by_meaning(state)
         self._triage(state)
         self._answer(state)
         self._decide(state)
@@ -264,6 +271,8 @@ class ChatService:
             return
         t0 = time.perf_counter()
         state.triage_texts = self.triage.texts(state.message)
+        if self.manipulation_by_meaning is not None and state.manipulation is None:
+            state.screen_texts = self.manipulation_by_meaning.texts(state.message)
         answer_texts = (
             self.answerer.texts_to_embed(
                 state.standalone, state.article_id, in_conversation=bool(state.history)
@@ -280,6 +289,7 @@ class ChatService:
                 [
                     state.standalone,
                     *state.triage_texts,
+                    *state.screen_texts,
                     *answer_texts,
                     *own_words,
                 ]
@@ -288,6 +298,20 @@ class ChatService:
         state.embedded = dict(zip(batch, self.encode(batch), strict=True))
         state.vector = state.embedded[state.standalone]
         state.timings.embed_ms = (time.perf_counter() - t0) * 1000
+
+    def _screen_by_meaning(self, state: TurnState) -> None:
+        """Manipulation the rules missed, judged by meaning on the embedded sentences: a
+        prompt-extraction attempt gets nothing answered; other attempts are refused unless a
+        real question is answered (the answerer never follows instructions)."""
+        if self.manipulation_by_meaning is None or not state.screen_texts:
+            return
+        vectors = np.stack([state.embedded[t] for t in state.screen_texts])
+        found = self.manipulation_by_meaning.assess(state.message, vectors)
+        if found is None:
+            return
+        state.manipulation = found
+        if found.category == "prompt_extraction":
+            state.wants_answer = False
 
     def _triage(self, state: TurnState) -> None:
         """Red flags: the rules first, then the semantic layer on the embedded clauses."""
