@@ -149,7 +149,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     print(f"ivig-chat: serving on http://{host}:{port} (data in {settings.data_dir})", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, letting a local
+        # client pick the address its rate limit is counted under.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+    )
     return 0
 
 

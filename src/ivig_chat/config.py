@@ -57,6 +57,39 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For names the client "
+        "(rate limits count that client); empty = trust no proxy, count the TCP peer.",
+    )
+
+    # --- abuse limits (README: Configuration) -------------------------------------------------
+    rate_limits: bool = Field(
+        default=True,
+        description="on/off. Off switches every request-rate limit off (benchmarks, evaluation "
+        "runs that send many requests from one address); conversation and feedback caps stay.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live (a `limits` storage URI): memory:// is per "
+        "process; redis://host:6379 lets replicas share counters.",
+    )
+    anonymous_rate: str = Field(
+        default="60/minute;1000/hour",
+        description="Requests to /v1/ per client address without an API key (IPv6: per /64).",
+    )
+    max_turns_per_conversation: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Turns one conversation may hold; the next gets 409 conversation_full.",
+    )
+    max_feedback_per_turn: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Feedback rows one answer may collect; the next gets 409 feedback_limit.",
+    )
 
     @field_validator("collection")
     @classmethod
@@ -64,6 +97,11 @@ class Settings(BaseSettings):
         if not (3 <= len(value) <= 63) or not value.replace("_", "").replace("-", "").isalnum():
             raise ValueError("collection must be 3-63 letters, digits, '-' or '_'")
         return value
+
+    @field_validator("anonymous_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return check_rate(value)
 
     @property
     def chroma_path(self) -> Path:
@@ -80,6 +118,20 @@ class Settings(BaseSettings):
     def conversations_url(self) -> str:
         """Where conversations live: database_url, or the SQLite file in data_dir."""
         return self.database_url or str(self.data_dir / "conversations.sqlite3")
+
+
+def check_rate(value: str) -> str:
+    """A rate in the `limits` notation ("60/minute;1000/hour"), refused at start-up if bad."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(value):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate; write e.g. '60/minute' or '60/minute;1000/hour'"
+        ) from None
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -98,3 +98,26 @@ def test_security_headers_and_no_store_on_what_holds_health_questions(client) ->
     assert chat.headers["Cache-Control"] == "no-store"
     assert client.get("/v1/conversations/conv-x").headers["Cache-Control"] == "no-store"
     assert "no-store" not in health.headers.get("Cache-Control", "")
+
+
+def test_over_the_rate_is_429_json_with_retry_after(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, anonymous_rate="2/minute")
+    with TestClient(create_app(settings, lambda _: fake)) as client:
+        assert [client.post("/v1/chat", json={"message": "hi"}).status_code for _ in "ab"] == [
+            200,
+            200,
+        ]
+        refused = client.post("/v1/chat", json={"message": "hi"})
+        assert error_of(refused) == (429, "rate_limited")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        assert len(fake.requests) == 2  # the refused one never reached the service
+        assert client.get("/v1/articles").status_code == 429  # one count for all of /v1/
+        assert client.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_rate_limits_off_lets_everything_through(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, anonymous_rate="1/minute", rate_limits=False)
+    with TestClient(create_app(settings, lambda _: fake)) as client:
+        codes = {client.post("/v1/chat", json={"message": "hi"}).status_code for _ in range(5)}
+    assert codes == {200}

@@ -19,12 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..errors import InvalidRequest, IvigChatError, NotFoundError
+from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
 from ..service import ChatService, MessageTooLong
+from .middleware import BodyLimit, Guard, error_response
+from .ratelimit import RateLimiter
 from .routes import router
+
+__all__ = ["create_app", "error_response"]
 
 log = logging.getLogger(__name__)
 
@@ -56,67 +59,6 @@ def default_service_factory(settings: Settings) -> ChatService:
     from ..compose import build_ready_service
 
     return build_ready_service(settings)
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
-
-
-class BodyLimit:
-    """413 for a request body over `limit` bytes, declared (Content-Length) or chunked.
-
-    A chunked body has no length up front, so it is read here (at most limit + one chunk)
-    and handed on to the app as if it had just arrived.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None:
-            if length.isdigit() and int(length) > self.limit:
-                await self._reject(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
-        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left before sending it all
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._reject(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"Request bodies are limited to {self.limit} bytes."
-        )
-        await response(scope, receive, send)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -160,12 +102,17 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
     )
     app.state.ivig = state
     app.state.settings = settings
+    # Innermost first: the guard runs inside CORS, so a 429 still carries the CORS headers a
+    # browser needs to read it.
+    limiter = RateLimiter(settings.rate_limit_storage, enabled=settings.rate_limits)
+    app.add_middleware(Guard, limiter=limiter, anonymous_rate=settings.anonymous_rate)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
+            expose_headers=["Retry-After", "X-Request-ID"],
         )
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
@@ -214,6 +161,10 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
     @app.exception_handler(InvalidRequest)
     async def on_invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
         return error_response(422, exc.code, str(exc))
+
+    @app.exception_handler(LimitReached)
+    async def on_limit(_: Request, exc: LimitReached) -> JSONResponse:
+        return error_response(409, exc.code, str(exc))
 
     @app.exception_handler(IvigChatError)
     async def on_domain(_: Request, exc: IvigChatError) -> JSONResponse:

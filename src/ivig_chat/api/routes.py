@@ -22,8 +22,10 @@ from .schemas import ChatIn, DocumentOut, ErrorOut, FeedbackIn
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 404, 413, 422, 503)
+    code: {"model": ErrorOut} for code in (400, 404, 413, 422, 429, 503)
 }
+# 409: the conversation (or the answer's feedback) reached its cap; waiting does not help.
+CAPPED: dict[int | str, dict[str, Any]] = {**ERRORS, 409: {"model": ErrorOut}}
 SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
@@ -65,7 +67,7 @@ def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["chat"])
+@router.post("/v1/chat", response_model=ChatResponse, responses=CAPPED, tags=["chat"])
 async def chat(body: ChatIn, service: ChatService = Depends(get_service)) -> ChatResponse:
     return await run_in_threadpool(service.chat, _chat_request(body))
 
@@ -74,7 +76,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-@router.post("/v1/chat/stream", responses=ERRORS, tags=["chat"])
+@router.post("/v1/chat/stream", responses=CAPPED, tags=["chat"])
 async def chat_stream(
     body: ChatIn, request: Request, service: ChatService = Depends(get_service)
 ) -> StreamingResponse:
@@ -103,9 +105,14 @@ def get_conversation(
     return service.store.get(conversation_id).as_dict()
 
 
-@router.post("/v1/feedback", status_code=201, responses=ERRORS, tags=["chat"])
-def post_feedback(body: FeedbackIn, service: ChatService = Depends(get_service)) -> dict[str, Any]:
-    return service.store.add_feedback(body.turn_id, body.rating, body.comment)
+@router.post("/v1/feedback", status_code=201, responses=CAPPED, tags=["chat"])
+def post_feedback(
+    body: FeedbackIn, request: Request, service: ChatService = Depends(get_service)
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return service.store.add_feedback(
+        body.turn_id, body.rating, body.comment, max_per_turn=settings.max_feedback_per_turn
+    )
 
 
 def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
@@ -125,7 +132,7 @@ def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/articles", tags=["corpus"])
+@router.get("/v1/articles", responses=ERRORS, tags=["corpus"])
 def list_articles(service: ChatService = Depends(get_service)) -> dict[str, Any]:
     return {"articles": [article_summary(a).model_dump() for a in service.corpus.articles()]}
 

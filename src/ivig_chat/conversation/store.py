@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ConversationNotFound, InvalidRequest, TurnNotFound
+from ..errors import ConversationNotFound, FeedbackLimit, InvalidRequest, TurnNotFound
 
 
 @dataclass
@@ -68,7 +68,14 @@ class ConversationStore(Protocol):
 
     def get(self, conversation_id: str) -> Conversation: ...
     def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None: ...
-    def add_feedback(self, turn_id: str, rating: str, comment: str | None) -> dict[str, Any]: ...
+    def add_feedback(
+        self,
+        turn_id: str,
+        rating: str,
+        comment: str | None,
+        *,
+        max_per_turn: int | None = None,
+    ) -> dict[str, Any]: ...
     def feedback_rows(self) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
 
@@ -164,7 +171,15 @@ class SQLiteConversationStore:
                 (turn.turn_id, conversation_id, seq, payload, turn.created_at),
             )
 
-    def add_feedback(self, turn_id: str, rating: str, comment: str | None) -> dict[str, Any]:
+    def add_feedback(
+        self,
+        turn_id: str,
+        rating: str,
+        comment: str | None,
+        *,
+        max_per_turn: int | None = None,
+    ) -> dict[str, Any]:
+        """Store one rating of a turn; FeedbackLimit once the turn holds max_per_turn."""
         if rating not in ("up", "down"):
             raise InvalidRequest("rating must be 'up' or 'down'")
         row = {
@@ -177,6 +192,14 @@ class SQLiteConversationStore:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM turns WHERE turn_id = ?", (turn_id,)).fetchone() is None:
                 raise TurnNotFound(f"No turn with id {turn_id!r}.")
+            if max_per_turn is not None:
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM feedback WHERE turn_id = ?", (turn_id,)
+                ).fetchone()
+                if count >= max_per_turn:
+                    raise FeedbackLimit(
+                        f"This answer already has {count} ratings, the most it may hold."
+                    )
             db.execute(
                 "INSERT INTO feedback (id, turn_id, rating, comment, created_at) "
                 "VALUES (:id, :turn_id, :rating, :comment, :created_at)",

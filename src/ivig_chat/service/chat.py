@@ -27,7 +27,7 @@ from ..conversation import ConversationStore, Turn, condense, new_id, now_iso, t
 from ..conversation.condense import study_acronyms
 from ..corpus import Corpus, Document
 from ..disclaimer import disclaimer_for, enforce_disclaimer
-from ..errors import InvalidRequest
+from ..errors import ConversationFull, InvalidRequest
 from ..knowledge import Glossary, Guidance
 from ..pipeline import Pipeline
 from ..safety import (
@@ -193,6 +193,12 @@ class ChatService:
             article = self.corpus.article(request.article_id or self.settings.default_article)
             return TurnState(request, new_id("conv"), article, message)
         conversation = self.store.get(request.conversation_id)  # ConversationNotFound -> 404
+        if len(conversation.turns) >= self.settings.max_turns_per_conversation:
+            # Checked before any work; two racing requests may still both land (one over).
+            raise ConversationFull(
+                f"This conversation has reached its limit of "
+                f"{self.settings.max_turns_per_conversation} questions; start a new conversation."
+            )
         if request.article_id and request.article_id != conversation.article_id:
             raise InvalidRequest(
                 f"conversation {request.conversation_id} is about article {conversation.article_id}"

@@ -1,0 +1,142 @@
+"""Pure-ASGI middleware of the API: the body limit and the guard (who calls, how often).
+
+Both answer before the app runs, in the API's JSON error shape, so a refused request never
+reaches validation, the service or the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .ratelimit import RateLimiter, client_address
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS = "anonymous"
+GUARDED_PREFIX = "/v1/"
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The one error shape of the API: {"error": {"code", "message"}}."""
+    return JSONResponse(
+        status_code=status,
+        content={"error": {"code": code, "message": message}},
+        headers=headers,
+    )
+
+
+class BodyLimit:
+    """413 for a request body over `limit` bytes, declared (Content-Length) or chunked.
+
+    A chunked body has no length up front, so it is read here (at most limit + one chunk)
+    and handed on to the app as if it had just arrived.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.limit:
+                await self._reject(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before sending it all
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._reject(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "payload_too_large", f"Request bodies are limited to {self.limit} bytes."
+        )
+        await response(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the owner of what they create, their rate-limit bucket and rate."""
+
+    owner: str  # "anonymous" or "key:<key id>"; stored with each conversation
+    bucket: str  # what the rate limit counts: "addr:<address>" or "key:<key id>"
+    rate: str
+    key_name: str | None = None
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The principal the guard attached to this request (None outside /v1/)."""
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+class Guard:
+    """Every /v1/ request: work out who calls, then count it against their rate (429 with
+    Retry-After when over). The principal is left in the request state for the routes."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, anonymous_rate: str) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.anonymous_rate = anonymous_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(GUARDED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        principal = Principal(
+            owner=ANONYMOUS, bucket=f"addr:{client_address(scope)}", rate=self.anonymous_rate
+        )
+        if self.limiter.blocking:
+            retry_after = await run_in_threadpool(
+                self.limiter.check, principal.bucket, principal.rate
+            )
+        else:
+            retry_after = self.limiter.check(principal.bucket, principal.rate)
+        if retry_after is not None:
+            log.info("rate limited", extra={"bucket_kind": principal.bucket.split(":", 1)[0]})
+            response = error_response(
+                429,
+                "rate_limited",
+                f"Too many requests; retry in {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
