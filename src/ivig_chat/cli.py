@@ -1,4 +1,4 @@
-"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export."""
+"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export | keys."""
 
 from __future__ import annotations
 
@@ -356,3 +356,55 @@ def _eval_parser(sub: Any) -> None:
 
 
 _EXTRA_PARSERS.append(_eval_parser)
+
+
+@command("keys")
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from .compose import make_key_store
+
+    store = make_key_store(settings.conversations_url)
+    try:
+        if args.keys_command == "create":
+            key, token = store.create(args.name, args.rate)
+            # The token alone on stdout (KEY=$(ivig-chat keys create ...)); the rest on stderr.
+            print(token)
+            rate = key.rate or f"{settings.key_rate} (IVIG_CHAT_KEY_RATE)"
+            print(
+                f"created key {key.id} named {key.name!r}, rate {rate}. The key above is shown "
+                "only this once (the server keeps its SHA-256 hash); send it as "
+                "Authorization: Bearer <key>.",
+                file=sys.stderr,
+            )
+        elif args.keys_command == "list":
+            keys = store.list()
+            if args.json:
+                print(json.dumps([k.as_dict() for k in keys], indent=2))
+            for k in [] if args.json else keys:
+                state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+                rate = k.rate or "default"
+                print(f"{k.id}  {k.prefix}…  {k.name}  rate {rate}  {k.created_at}  {state}")
+        else:
+            key = store.revoke(args.key)
+            print(f"revoked key {key.id} named {key.name!r} at {key.revoked_at}")
+    finally:
+        store.close()
+    return 0
+
+
+def _keys_parser(sub: Any) -> None:
+    p = sub.add_parser("keys", help="maintainers: API keys for integrators")
+    ksub = p.add_subparsers(dest="keys_command", required=True)
+    create = ksub.add_parser("create", help="make a key; prints it once")
+    create.add_argument("--name", required=True, help="who the key is for (unique among active)")
+    create.add_argument(
+        "--rate",
+        default=None,
+        help="its request rate, e.g. '600/minute;20000/day' (default: IVIG_CHAT_KEY_RATE)",
+    )
+    listing = ksub.add_parser("list", help="every key, active and revoked (never the key itself)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = ksub.add_parser("revoke", help="revoke a key at once (by id or active name)")
+    revoke.add_argument("key", metavar="ID_OR_NAME")
+
+
+_EXTRA_PARSERS.append(_keys_parser)

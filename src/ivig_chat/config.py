@@ -74,9 +74,19 @@ class Settings(BaseSettings):
         description="Where rate-limit counters live (a `limits` storage URI): memory:// is per "
         "process; redis://host:6379 lets replicas share counters.",
     )
+    allow_anonymous: bool = Field(
+        default=True,
+        description="Whether /v1/ may be called without an API key (the public widget does); "
+        "off: every /v1/ request needs Authorization: Bearer <key>.",
+    )
     anonymous_rate: str = Field(
         default="60/minute;1000/hour",
         description="Requests to /v1/ per client address without an API key (IPv6: per /64).",
+    )
+    key_rate: str = Field(
+        default="600/minute",
+        description="Requests to /v1/ per API key unless the key has its own (keys create "
+        "--rate).",
     )
     max_turns_per_conversation: int = Field(
         default=100,
@@ -98,7 +108,7 @@ class Settings(BaseSettings):
             raise ValueError("collection must be 3-63 letters, digits, '-' or '_'")
         return value
 
-    @field_validator("anonymous_rate")
+    @field_validator("anonymous_rate", "key_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
         return check_rate(value)

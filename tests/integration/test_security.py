@@ -8,6 +8,10 @@ of one test never spill into another.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,3 +116,113 @@ def test_an_answer_takes_at_most_its_feedback(connect: Any) -> None:
         )
     over = client.post("/v1/feedback", json={"turn_id": turn_id, "rating": "up"})
     assert_error(over, 409, "feedback_limit")
+
+
+# --- API keys and ownership ------------------------------------------------------------------
+
+
+def cli(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ivig-chat ARGS` on the server's own database, as a maintainer runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "ivig_chat", *args],
+        env={**os.environ, "IVIG_CHAT_DATA_DIR": str(server.data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def create_key(server: LiveServer, name: str, *extra: str) -> dict[str, str]:
+    """A new key from `ivig-chat keys create`, as the Authorization header to send."""
+    result = cli(server, "keys", "create", "--name", name, *extra)
+    assert result.returncode == 0, result.stderr
+    return {"Authorization": f"Bearer {result.stdout.strip()}"}
+
+
+def test_conversations_belong_to_the_key_that_made_them(server: LiveServer, connect: Any) -> None:
+    client = connect()
+    alice, bob = create_key(server, "alice"), create_key(server, "bob")
+    made = client.post("/v1/chat", json={"message": QUESTION}, headers=alice)
+    assert made.status_code == 200, made.text
+    conversation_id, turn_id = made.json()["conversation_id"], made.json()["turn_id"]
+    path = f"/v1/conversations/{conversation_id}"
+    assert client.get(path, headers=alice).status_code == 200
+    follow_up = {"message": "and the dose?", "conversation_id": conversation_id}
+    # another key, and anonymous (from an address of its own: 4 requests, under its rate)
+    for caller, via in ((bob, client), ({}, connect())):
+        assert_error(via.get(path, headers=caller), 404, "conversation_not_found")
+        assert_error(
+            via.post("/v1/chat", json=follow_up, headers=caller), 404, "conversation_not_found"
+        )
+        assert_error(
+            via.post("/v1/chat/stream", json=follow_up, headers=caller),
+            404,
+            "conversation_not_found",
+        )
+        feedback = {"turn_id": turn_id, "rating": "down"}
+        assert_error(via.post("/v1/feedback", json=feedback, headers=caller), 404, "turn_not_found")
+    assert client.post("/v1/chat", json=follow_up, headers=alice).status_code == 200
+    feedback = {"turn_id": turn_id, "rating": "up"}
+    assert client.post("/v1/feedback", json=feedback, headers=alice).status_code == 201
+    # ... and an anonymous conversation is not a key's to read.
+    client = connect()
+    anonymous = client.post("/v1/chat", json={"message": QUESTION}).json()["conversation_id"]
+    assert client.get(f"/v1/conversations/{anonymous}").status_code == 200
+    assert_error(
+        client.get(f"/v1/conversations/{anonymous}", headers=alice), 404, "conversation_not_found"
+    )
+
+
+def test_keys_list_and_revoke_take_effect_at_once(server: LiveServer, connect: Any) -> None:
+    client = connect()
+    carol = create_key(server, "carol")
+    assert client.get("/v1/articles", headers=carol).status_code == 200
+    listed = cli(server, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    entry = next(k for k in json.loads(listed.stdout) if k["name"] == "carol")
+    assert entry["revoked_at"] is None
+    assert carol["Authorization"].split()[1] not in listed.stdout  # never the key itself
+    revoked = cli(server, "keys", "revoke", "carol")
+    assert revoked.returncode == 0, revoked.stderr
+    refused = client.get("/v1/articles", headers=carol)
+    assert_error(refused, 401, "invalid_api_key")
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(
+        client.get("/v1/articles", headers={"Authorization": "Bearer ivk_guess"}),
+        401,
+        "invalid_api_key",
+    )
+
+
+def test_a_key_has_its_own_rate(server: LiveServer, connect: Any) -> None:
+    client = connect()
+    dave = create_key(server, "dave", "--rate", "2/minute")
+    codes = [client.get("/v1/articles", headers=dave).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert client.get("/v1/articles").status_code == 200  # the address is counted apart
+
+
+def test_anonymous_use_can_be_switched_off(tmp_path: Path) -> None:
+    live = LiveServer(
+        tmp_path / "data",
+        corpus_dir=write_tiny_corpus(tmp_path),
+        IVIG_CHAT_DEFAULT_ARTICLE="tiny-article",
+        IVIG_CHAT_ALLOW_ANONYMOUS="off",
+    )
+    try:
+        live.wait_ready()
+        erin = create_key(live, "erin")
+        with httpx.Client(base_url=live.base_url, timeout=30) as client:
+            assert_error(client.get("/v1/articles"), 401, "api_key_required")
+            assert_error(
+                client.post("/v1/chat", json={"message": QUESTION}), 401, "api_key_required"
+            )
+            assert (
+                client.post("/v1/chat", json={"message": QUESTION}, headers=erin).status_code == 200
+            )
+            assert client.get("/readyz").status_code == 200
+            spec = client.get("/openapi.json").json()
+            assert spec["paths"]["/v1/chat"]["post"]["security"] == [{"ApiKey": []}]
+    finally:
+        live.stop()

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings
 from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
+from ..keys import KeyStore
 from ..service import ChatService, MessageTooLong
 from .middleware import BodyLimit, Guard, error_response
 from .ratelimit import RateLimiter
@@ -47,6 +48,7 @@ class AppState:
 
     def __init__(self) -> None:
         self.service: ChatService | None = None
+        self.keys: KeyStore | None = None
         self.error: str | None = None
         self.ready = threading.Event()
 
@@ -72,27 +74,46 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "; ".join(parts)
 
 
-def create_app(settings: Settings, service_factory: ServiceFactory | None = None) -> FastAPI:
-    """The app for these settings; pass a service_factory to build the service differently."""
+def create_app(
+    settings: Settings,
+    service_factory: ServiceFactory | None = None,
+    key_store: KeyStore | None = None,
+) -> FastAPI:
+    """The app for these settings; pass a service_factory to build the service differently,
+    a key_store to use other API keys than the configured database's."""
     state = AppState()
+    state.keys = key_store
     factory = service_factory or default_service_factory
+
+    def fail(exc: Exception) -> None:  # reported by /readyz, never as a traceback to clients
+        log.exception("start-up failed")
+        state.error = f"{type(exc).__name__}: {exc}"
 
     def load() -> None:
         try:
-            state.service = factory(settings)
-        except Exception as exc:  # reported by /readyz, never as a traceback to clients
-            log.exception("start-up failed")
-            state.error = f"{type(exc).__name__}: {exc}"
+            if state.error is None:
+                state.service = factory(settings)
+        except Exception as exc:
+            fail(exc)
         finally:
             state.ready.set()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.keys is None:  # a database open: quick, so keys work as soon as we listen
+            from ..compose import make_key_store
+
+            try:
+                state.keys = make_key_store(settings.conversations_url)
+            except Exception as exc:
+                fail(exc)
         loader = threading.Thread(target=load, name="ivig-chat-loader", daemon=True)
         loader.start()
         yield
         if state.service is not None:
             state.service.store.close()
+        if state.keys is not None and key_store is None:
+            state.keys.close()
 
     app = FastAPI(
         title="ivig-chat",
@@ -105,7 +126,7 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
     # Innermost first: the guard runs inside CORS, so a 429 still carries the CORS headers a
     # browser needs to read it.
     limiter = RateLimiter(settings.rate_limit_storage, enabled=settings.rate_limits)
-    app.add_middleware(Guard, limiter=limiter, anonymous_rate=settings.anonymous_rate)
+    app.add_middleware(Guard, limiter=limiter, keys=lambda: state.keys, settings=settings)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -186,4 +207,23 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
     app.include_router(router)
+    if settings.allow_anonymous:
+        _key_optional_in_openapi(app)
     return app
+
+
+def _key_optional_in_openapi(app: FastAPI) -> None:
+    """With anonymous use allowed the key is optional: OpenAPI says so with an empty
+    requirement ({}) next to the bearer scheme, which FastAPI does not write by itself."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict) and operation.get("security"):
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -7,17 +7,20 @@ reaches validation, the service or the database.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import Settings
+from ..conversation.store import ANONYMOUS
+from ..keys import KeyStore
 from .ratelimit import RateLimiter, client_address
 
 log = logging.getLogger(__name__)
 
-ANONYMOUS = "anonymous"
 GUARDED_PREFIX = "/v1/"
 
 
@@ -107,36 +110,95 @@ def principal_of(scope: Scope) -> Principal | None:
 
 
 class Guard:
-    """Every /v1/ request: work out who calls, then count it against their rate (429 with
-    Retry-After when over). The principal is left in the request state for the routes."""
+    """Every /v1/ request: who calls (an API key, or anonymous if allowed), then count it
+    against their rate. Refusals answer here: 401 for a missing or bad key, 429 with
+    Retry-After over the rate. The principal is left in the request state for the routes.
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, anonymous_rate: str) -> None:
+    `keys` returns the key store, or None while the app is still starting.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        keys: Callable[[], KeyStore | None],
+        settings: Settings,
+    ) -> None:
         self.app = app
         self.limiter = limiter
-        self.anonymous_rate = anonymous_rate
+        self.keys = keys
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(GUARDED_PREFIX):
             await self.app(scope, receive, send)
             return
-        principal = Principal(
-            owner=ANONYMOUS, bucket=f"addr:{client_address(scope)}", rate=self.anonymous_rate
+        address = Principal(
+            owner=ANONYMOUS,
+            bucket=f"addr:{client_address(scope)}",
+            rate=self.settings.anonymous_rate,
         )
+        principal, refusal = await self._authenticate(scope)
+        if refusal is not None:
+            # Failed attempts count against the address, so keys cannot be tried at speed.
+            refusal = await self._over_rate(address) or refusal
+            await refusal(scope, receive, send)
+            return
+        over = await self._over_rate(principal or address)
+        if over is not None:
+            await over(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal or address
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> tuple[Principal | None, JSONResponse | None]:
+        """(the key's principal, None), (None, None) for anonymous, or (None, a 401/503)."""
+        header = dict(scope.get("headers") or []).get(b"authorization")
+        if header is None:
+            if self.settings.allow_anonymous:
+                return None, None
+            return None, _unauthorized(
+                "api_key_required", "This API needs a key: send Authorization: Bearer <key>."
+            )
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None, _unauthorized(
+                "invalid_api_key", "Send the API key as Authorization: Bearer <key>."
+            )
+        keys = self.keys()
+        if keys is None:
+            return None, error_response(
+                503, "not_ready", "The server is still starting; retry shortly."
+            )
+        key = await run_in_threadpool(keys.authenticate, token)
+        if key is None:
+            return None, _unauthorized("invalid_api_key", "The API key is unknown or revoked.")
+        rate = key.rate or self.settings.key_rate
+        return Principal(key.owner, key.owner, rate, key.name), None
+
+    async def _over_rate(self, principal: Principal) -> JSONResponse | None:
+        """A 429 if this request takes the principal over its rate (the request is counted)."""
         if self.limiter.blocking:
             retry_after = await run_in_threadpool(
                 self.limiter.check, principal.bucket, principal.rate
             )
         else:
             retry_after = self.limiter.check(principal.bucket, principal.rate)
-        if retry_after is not None:
-            log.info("rate limited", extra={"bucket_kind": principal.bucket.split(":", 1)[0]})
-            response = error_response(
-                429,
-                "rate_limited",
-                f"Too many requests; retry in {retry_after} s.",
-                headers={"Retry-After": str(retry_after)},
-            )
-            await response(scope, receive, send)
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        if retry_after is None:
+            return None
+        log.info("rate limited", extra={"bucket_kind": principal.bucket.split(":", 1)[0]})
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many requests; retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def _unauthorized(code: str, message: str) -> JSONResponse:
+    # RFC 6750: a 401 names the scheme the client should use.
+    challenge = 'Bearer realm="ivig-chat"'
+    if code == "invalid_api_key":
+        challenge += ', error="invalid_token"'
+    return error_response(401, code, message, headers={"WWW-Authenticate": challenge})

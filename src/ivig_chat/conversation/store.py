@@ -64,10 +64,18 @@ class Conversation:
 
 
 class ConversationStore(Protocol):
-    """What the chat service needs from a conversation database."""
+    """What the chat service needs from a conversation database.
 
-    def get(self, conversation_id: str) -> Conversation: ...
-    def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None: ...
+    `owner` is who created a conversation ("anonymous" or "key:<id>"). A method given an owner
+    treats another owner's conversation, and its turns, as missing: a caller learns nothing
+    about conversations that are not theirs. Without an owner (the CLI, evals) nothing is
+    checked; conversations stored without one count as anonymous.
+    """
+
+    def get(self, conversation_id: str, *, owner: str | None = None) -> Conversation: ...
+    def save_turn(
+        self, conversation_id: str, article_id: str, turn: Turn, *, owner: str | None = None
+    ) -> None: ...
     def add_feedback(
         self,
         turn_id: str,
@@ -75,9 +83,13 @@ class ConversationStore(Protocol):
         comment: str | None,
         *,
         max_per_turn: int | None = None,
+        owner: str | None = None,
     ) -> dict[str, Any]: ...
     def feedback_rows(self) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
+
+
+ANONYMOUS = "anonymous"
 
 
 def new_id(prefix: str) -> str:
@@ -93,7 +105,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
     audience TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
     turn_id TEXT PRIMARY KEY,
@@ -125,6 +138,9 @@ class SQLiteConversationStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}
+        if "owner" not in columns:  # a database from before API keys: its rows are anonymous
+            self._db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -137,13 +153,13 @@ class SQLiteConversationStore:
                 raise
             self._db.execute("COMMIT")
 
-    def get(self, conversation_id: str) -> Conversation:
+    def get(self, conversation_id: str, *, owner: str | None = None) -> Conversation:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, article_id, audience FROM conversations WHERE id = ?",
+                "SELECT id, article_id, audience, owner FROM conversations WHERE id = ?",
                 (conversation_id,),
             ).fetchone()
-            if row is None:
+            if row is None or not _owned(row[3], owner):
                 raise ConversationNotFound(f"No conversation with id {conversation_id!r}.")
             payloads = self._db.execute(
                 "SELECT payload FROM turns WHERE conversation_id = ? ORDER BY seq",
@@ -152,14 +168,18 @@ class SQLiteConversationStore:
         turns = [Turn(**json.loads(p[0])) for p in payloads]
         return Conversation(id=row[0], article_id=row[1], audience=row[2], turns=turns)
 
-    def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None:
-        """Store a turn, creating its conversation on first use, in one transaction."""
+    def save_turn(
+        self, conversation_id: str, article_id: str, turn: Turn, *, owner: str | None = None
+    ) -> None:
+        """Store a turn, creating its conversation (owned by `owner`) on first use, in one
+        transaction. The owner never changes once the conversation exists."""
         payload = json.dumps(turn.__dict__, ensure_ascii=False)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO conversations (id, article_id, audience, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET audience = excluded.audience",
-                (conversation_id, article_id, turn.audience, turn.created_at),
+                "INSERT INTO conversations (id, article_id, audience, created_at, owner) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET audience = excluded.audience",
+                (conversation_id, article_id, turn.audience, turn.created_at, owner),
             )
             (seq,) = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
@@ -178,6 +198,7 @@ class SQLiteConversationStore:
         comment: str | None,
         *,
         max_per_turn: int | None = None,
+        owner: str | None = None,
     ) -> dict[str, Any]:
         """Store one rating of a turn; FeedbackLimit once the turn holds max_per_turn."""
         if rating not in ("up", "down"):
@@ -190,7 +211,12 @@ class SQLiteConversationStore:
             "created_at": now_iso(),
         }
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM turns WHERE turn_id = ?", (turn_id,)).fetchone() is None:
+            found = db.execute(
+                "SELECT c.owner FROM turns t JOIN conversations c ON c.id = t.conversation_id "
+                "WHERE t.turn_id = ?",
+                (turn_id,),
+            ).fetchone()
+            if found is None or not _owned(found[0], owner):
                 raise TurnNotFound(f"No turn with id {turn_id!r}.")
             if max_per_turn is not None:
                 (count,) = db.execute(
@@ -234,6 +260,11 @@ class SQLiteConversationStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _owned(stored: str | None, caller: str | None) -> bool:
+    """Whether a caller may see a conversation stored with this owner (None: no check)."""
+    return caller is None or (stored or ANONYMOUS) == caller
 
 
 # --- follow-up condensing -------------------------------------------------------------------
