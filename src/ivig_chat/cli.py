@@ -1,4 +1,4 @@
-"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export | keys."""
+"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export | keys | purge."""
 
 from __future__ import annotations
 
@@ -408,3 +408,41 @@ def _keys_parser(sub: Any) -> None:
 
 
 _EXTRA_PARSERS.append(_keys_parser)
+
+
+@command("purge")
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from .compose import make_store
+
+    days = settings.retention_days if args.days is None else args.days
+    if days <= 0:
+        raise IvigChatError(
+            "retention is off (IVIG_CHAT_RETENTION_DAYS=0 keeps conversations); "
+            "set it or pass --days N"
+        )
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+    store = make_store(settings.conversations_url)
+    try:
+        deleted = store.purge(cutoff)
+    finally:
+        store.close()
+    print(f"deleted {deleted} conversations started before {cutoff} ({days} days)")
+    return 0
+
+
+def _purge_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "purge", help="maintainers: delete conversations older than the retention period"
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="delete conversations started more than N days ago (default: "
+        "IVIG_CHAT_RETENTION_DAYS)",
+    )
+
+
+_EXTRA_PARSERS.append(_purge_parser)

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         le=100_000,
         description="Turns one conversation may hold; the next gets 409 conversation_full.",
     )
+    retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36_500,
+        description="`ivig-chat purge` deletes conversations started more than this many days "
+        "ago, with their turns and feedback; 0 = keep them (purge refuses to run).",
+    )
     max_feedback_per_turn: int = Field(
         default=10,
         ge=1,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -226,3 +227,44 @@ def test_anonymous_use_can_be_switched_off(tmp_path: Path) -> None:
             assert spec["paths"]["/v1/chat"]["post"]["security"] == [{"ApiKey": []}]
     finally:
         live.stop()
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+def test_the_owner_deletes_a_conversation(server: LiveServer, connect: Any) -> None:
+    client = connect()
+    frank = create_key(server, "frank")
+    made = client.post("/v1/chat", json={"message": QUESTION}, headers=frank).json()
+    path = f"/v1/conversations/{made['conversation_id']}"
+    assert_error(client.delete(path), 404, "conversation_not_found")  # not anonymous's
+    deleted = client.delete(path, headers=frank)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert deleted.headers["Cache-Control"] == "no-store"
+    assert_error(client.get(path, headers=frank), 404, "conversation_not_found")
+    assert_error(client.delete(path, headers=frank), 404, "conversation_not_found")
+    feedback = {"turn_id": made["turn_id"], "rating": "up"}
+    assert_error(client.post("/v1/feedback", json=feedback, headers=frank), 404, "turn_not_found")
+
+
+def test_purge_deletes_conversations_past_the_retention_period(
+    server: LiveServer, connect: Any
+) -> None:
+    client = connect()
+    old, new = (
+        client.post("/v1/chat", json={"message": QUESTION}).json()["conversation_id"]
+        for _ in range(2)
+    )
+    # Age one conversation by 40 days in the server's database, as time would.
+    with sqlite3.connect(server.data_dir / "conversations.sqlite3", timeout=10) as db:
+        db.execute(
+            "UPDATE conversations SET created_at = ? WHERE id = ?",
+            ("2000-01-01T00:00:00.000+00:00", old),
+        )
+    refused = cli(server, "purge")  # IVIG_CHAT_RETENTION_DAYS defaults to 0: keep everything
+    assert refused.returncode == 2 and "retention is off" in refused.stderr
+    purged = cli(server, "purge", "--days", "30")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.startswith("deleted ")
+    assert_error(client.get(f"/v1/conversations/{old}"), 404, "conversation_not_found")
+    assert client.get(f"/v1/conversations/{new}").status_code == 200

@@ -226,6 +226,45 @@ def test_a_database_from_before_owners_is_migrated(db_path: Path) -> None:
         store.close()
 
 
+def test_delete_removes_turns_and_feedback_for_the_owner_only(
+    store: SQLiteConversationStore,
+) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1), owner="key:key_a")
+    store.save_turn("conv_b", "ivig-ms", make_turn(2), owner="key:key_a")
+    store.add_feedback("turn_1", "up", "thanks")
+    with pytest.raises(ConversationNotFound):
+        store.delete("conv_a", owner="anonymous")
+    store.delete("conv_a", owner="key:key_a")
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_a")
+    with pytest.raises(ConversationNotFound):
+        store.delete("conv_a", owner="key:key_a")
+    with pytest.raises(TurnNotFound):
+        store.add_feedback("turn_1", "up", None)
+    assert store.feedback_rows() == []
+    assert [t.turn_id for t in store.get("conv_b").turns] == ["turn_2"]  # the other one stays
+
+
+def test_purge_deletes_what_started_before_the_cut_off(
+    store: SQLiteConversationStore, db_path: Path
+) -> None:
+    secret = "does my neighbour Jane Roe at 555-0100 need IVIG?"
+    store.save_turn("conv_old", "ivig-ms", make_turn(1, question=secret))
+    store.save_turn("conv_old", "ivig-ms", make_turn(2, created_at="2025-03-01T00:00:00.000+00:00"))
+    store.add_feedback("turn_1", "down", secret)
+    store.save_turn("conv_new", "ivig-ms", make_turn(3, created_at="2025-02-01T00:00:00.000+00:00"))
+    # conv_old started on 2025-01-01 (its later turn does not keep it); conv_new on 2025-02-01
+    assert store.purge("2025-01-15T00:00:00.000+00:00") == 1
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_old")
+    assert [t.turn_id for t in store.get("conv_new").turns] == ["turn_3"]
+    assert store.feedback_rows() == []
+    assert store.purge("2025-01-15T00:00:00.000+00:00") == 0
+    # Not merely unlinked: the text is gone from the database file and its write-ahead log.
+    files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
+    assert all(secret.encode() not in p.read_bytes() for p in files)
+
+
 # --- condense --------------------------------------------------------------------------------
 
 RRMS = "Does IVIG reduce relapse rates in RRMS?"

@@ -143,6 +143,23 @@ def get_conversation(
     return service.store.get(conversation_id, owner=caller.owner).as_dict()
 
 
+@router.delete(
+    "/v1/conversations/{conversation_id}",
+    status_code=204,
+    response_class=Response,
+    responses=ERRORS,
+    tags=["chat"],
+)
+def delete_conversation(
+    conversation_id: str,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
+) -> Response:
+    """Delete the caller's own conversation, its turns and their feedback, for good."""
+    service.store.delete(conversation_id, owner=caller.owner)
+    return Response(status_code=204)
+
+
 @router.post("/v1/feedback", status_code=201, responses=CAPPED, tags=["chat"])
 def post_feedback(
     body: FeedbackIn,

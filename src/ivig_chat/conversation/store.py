@@ -86,6 +86,8 @@ class ConversationStore(Protocol):
         owner: str | None = None,
     ) -> dict[str, Any]: ...
     def feedback_rows(self) -> list[dict[str, Any]]: ...
+    def delete(self, conversation_id: str, *, owner: str | None = None) -> None: ...
+    def purge(self, created_before: str) -> int: ...
     def close(self) -> None: ...
 
 
@@ -137,6 +139,8 @@ class SQLiteConversationStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Deleted conversations are overwritten with zeros, not left in free pages of the file.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}
         if "owner" not in columns:  # a database from before API keys: its rows are anonymous
@@ -257,9 +261,49 @@ class SQLiteConversationStore:
             )
         return out
 
+    def delete(self, conversation_id: str, *, owner: str | None = None) -> None:
+        """Delete a conversation with its turns and their feedback (the owner's only)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT owner FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None or not _owned(row[0], owner):
+                raise ConversationNotFound(f"No conversation with id {conversation_id!r}.")
+            _delete_conversations(db, "id = ?", (conversation_id,))
+        self._checkpoint()
+
+    def purge(self, created_before: str) -> int:
+        """Delete every conversation started before this ISO time (with its turns and their
+        feedback); returns how many. A conversation's turns are all newer than its start, so
+        afterwards nothing stored is older than the cut-off."""
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM conversations WHERE created_at < ?", (created_before,)
+            ).fetchone()
+            _delete_conversations(db, "created_at < ?", (created_before,))
+        self._checkpoint()
+        return int(count)
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the file and empty it: deleted text leaves the WAL."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _delete_conversations(db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> None:
+    """Delete the conversations matching `where`, children first (foreign keys)."""
+    chosen = f"SELECT id FROM conversations WHERE {where}"
+    db.execute(
+        "DELETE FROM feedback WHERE turn_id IN "
+        f"(SELECT turn_id FROM turns WHERE conversation_id IN ({chosen}))",
+        args,
+    )
+    db.execute(f"DELETE FROM turns WHERE conversation_id IN ({chosen})", args)
+    db.execute(f"DELETE FROM conversations WHERE {where}", args)
 
 
 def _owned(stored: str | None, caller: str | None) -> bool:
