@@ -142,23 +142,13 @@ def _print_answer(response: ChatResponse) -> None:
 
 @command("serve")
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from .api import create_app
+    from .api.server import run
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     print(f"ivig-chat: serving on http://{host}:{port} (data in {settings.data_dir})", flush=True)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, letting a local
-        # client pick the address its rate limit is counted under.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-    )
+    run(create_app(settings), settings, host, port)
     return 0
 
 

@@ -57,6 +57,20 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    body_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a whole request body once its headers are in; "
+        "later: 408 and the connection is closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's headers, and how long an idle "
+        "keep-alive connection stays open; later: the connection is closed.",
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description="Comma-separated proxy addresses whose X-Forwarded-For names the client "

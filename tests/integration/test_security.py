@@ -10,9 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.integration
 ANONYMOUS_RATE = "5/3 seconds"
 MAX_TURNS = 3
 MAX_FEEDBACK = 2
+TIMEOUT = 1  # seconds for a request's headers, and then for its body
 QUESTION = "Did drug Z lower the relapse rate?"
 _addresses = (f"127.0.{n // 250}.{n % 250 + 2}" for n in itertools.count())
 
@@ -42,6 +45,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         IVIG_CHAT_ANONYMOUS_RATE=ANONYMOUS_RATE,
         IVIG_CHAT_MAX_TURNS_PER_CONVERSATION=str(MAX_TURNS),
         IVIG_CHAT_MAX_FEEDBACK_PER_TURN=str(MAX_FEEDBACK),
+        IVIG_CHAT_BODY_TIMEOUT_SECONDS=str(TIMEOUT),
+        IVIG_CHAT_HEADER_TIMEOUT_SECONDS=str(TIMEOUT),
     )
     try:
         yield live.wait_ready()
@@ -268,3 +273,89 @@ def test_purge_deletes_conversations_past_the_retention_period(
     assert purged.stdout.startswith("deleted ")
     assert_error(client.get(f"/v1/conversations/{old}"), 404, "conversation_not_found")
     assert client.get(f"/v1/conversations/{new}").status_code == 200
+
+
+# --- hardened HTTP ---------------------------------------------------------------------------
+
+
+def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and how long that took."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            raise AssertionError(f"still open after {limit} s; got {received!r}") from None
+        if not chunk:
+            return received, time.monotonic() - started
+        received += chunk
+
+
+def raw_connection(server: LiveServer) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_a_stalled_body_gets_408_and_the_connection_closes(server: LiveServer) -> None:
+    with raw_connection(server) as sock:
+        sock.sendall(
+            b"POST /v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"mes'
+        )
+        received, elapsed = read_until_closed(sock, limit=TIMEOUT + 4)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), received
+    assert json.loads(body)["error"]["code"] == "request_timeout"
+    assert TIMEOUT * 0.9 <= elapsed <= TIMEOUT + 4
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"POST /v1/chat HTTP/1.1\r\nHost: test\r\nContent-Le"],
+    ids=["nothing", "half-the-headers"],
+)
+def test_stalled_headers_are_cut_off(server: LiveServer, sent: bytes) -> None:
+    with raw_connection(server) as sock:
+        sock.sendall(sent)
+        received, elapsed = read_until_closed(sock, limit=TIMEOUT + 4)
+    assert received == b""
+    assert TIMEOUT * 0.9 <= elapsed <= TIMEOUT + 4
+
+
+def test_a_keep_alive_connection_does_not_reset_the_header_deadline(server: LiveServer) -> None:
+    """After one full request, a second one that stalls mid-headers is cut off too."""
+    with raw_connection(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        first = b""
+        while not first.endswith(b'{"status":"ok"}'):
+            chunk = sock.recv(65536)
+            assert chunk, first
+            first += chunk
+        assert first.startswith(b"HTTP/1.1 200"), first
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        received, elapsed = read_until_closed(sock, limit=TIMEOUT + 4)
+    assert received == b"" and elapsed <= TIMEOUT + 4
+
+
+def test_no_server_banner(connect: Any) -> None:
+    response = connect().get("/healthz")
+    assert response.status_code == 200
+    assert "server" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/v1/chat", "POST"),
+        ("PUT", "/v1/feedback", "POST"),
+        ("PUT", "/v1/conversations/conv_x", "DELETE, GET"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+def test_405_is_json_and_names_the_allowed_methods(
+    connect: Any, method: str, path: str, allow: str
+) -> None:
+    response = connect().request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == allow

@@ -121,3 +121,27 @@ def test_rate_limits_off_lets_everything_through(fake, tmp_path) -> None:  # typ
     with TestClient(create_app(settings, lambda _: fake)) as client:
         codes = {client.post("/v1/chat", json={"message": "hi"}).status_code for _ in range(5)}
     assert codes == {200}
+
+
+def test_a_body_that_never_ends_gets_408_before_the_app() -> None:
+    import asyncio
+
+    from ivig_chat.api.middleware import BodyLimit
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("the app must not run")
+
+    async def trickle() -> dict[str, object]:
+        await asyncio.sleep(0.02)  # a few bytes now and then: the deadline is for the whole body
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message) -> None:  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"100")]}
+    asyncio.run(BodyLimit(app, limit=1000, timeout=0.2)(scope, trickle, send))
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]  # type: ignore[operator]
+    assert b"request_timeout" in sent[1]["body"]  # type: ignore[operator]

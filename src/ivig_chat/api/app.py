@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from ..config import Settings
 from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
@@ -136,7 +137,7 @@ def create_app(
             expose_headers=["Retry-After", "X-Request-ID"],
         )
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, timeout=settings.body_timeout_seconds)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -192,14 +193,17 @@ def create_app(
         return error_response(503, exc.code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {
             400: "invalid_json",  # FastAPI could not read the body at all (e.g. not UTF-8)
             404: "not_found",
             405: "method_not_allowed",
             503: "not_ready",
         }.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return error_response(exc.status_code, code, str(exc.detail), headers or None)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -210,6 +214,17 @@ def create_app(
     if settings.allow_anonymous:
         _key_optional_in_openapi(app)
     return app
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own 405 names only the first
+    route that matched the path, so GET and DELETE on one path would lose DELETE)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "__NONE__"}  # a method no route serves: PARTIAL
+    for route in [*router.routes, *request.app.router.routes]:  # ours, then FastAPI's docs
+        if isinstance(route, Route) and route.matches(scope)[0] is Match.PARTIAL:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def _key_optional_in_openapi(app: FastAPI) -> None:

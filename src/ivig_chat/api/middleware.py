@@ -6,6 +6,7 @@ reaches validation, the service or the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,15 +37,18 @@ def error_response(
 
 
 class BodyLimit:
-    """413 for a request body over `limit` bytes, declared (Content-Length) or chunked.
+    """413 for a request body over `limit` bytes; 408 for one not received within `timeout`.
 
-    A chunked body has no length up front, so it is read here (at most limit + one chunk)
-    and handed on to the app as if it had just arrived.
+    The body is read here, declared (Content-Length) or chunked, and handed on to the app as if
+    it had just arrived: a chunked body has no length up front, and a client that declares 100
+    bytes and sends 6 would otherwise hold its connection (and a worker) for as long as it
+    likes. The deadline is for the whole body, so a trickle of bytes does not renew it.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 5.0) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,28 +56,38 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None:
-            if length.isdigit() and int(length) > self.limit:
-                await self._reject(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._reject(scope, receive, send)
             return
-        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
-            await self.app(scope, receive, send)
+        if not chunked and (length is None or length.strip(b"0") == b""):
+            await self.app(scope, receive, send)  # no body to wait for
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left before sending it all
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._reject(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client left before the end
+                        return
+                    chunks.append(message.get("body", b""))
+                    size += len(chunks[-1])
+                    if size > self.limit or not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            log.info("request body timed out", extra={"received_bytes": size})
+            response = error_response(
+                408,
+                "request_timeout",
+                f"The request body did not arrive within {self.timeout:g} s.",
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        if size > self.limit:
+            await self._reject(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:

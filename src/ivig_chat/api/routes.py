@@ -26,8 +26,13 @@ router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 429, 503)
 }
-# 409: the conversation (or the answer's feedback) reached its cap; waiting does not help.
-CAPPED: dict[int | str, dict[str, Any]] = {**ERRORS, 409: {"model": ErrorOut}}
+# Routes with a body: 408 when it does not arrive in time; 409 when the conversation (or the
+# answer's feedback) reached its cap, where waiting does not help.
+CAPPED: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    408: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+}
 SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
