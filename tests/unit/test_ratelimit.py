@@ -5,10 +5,16 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from fakes import FakeChatService
+from ivig_chat.api import create_app
+from ivig_chat.api.app import loggable_path
+from ivig_chat.api.middleware import Guard
 from ivig_chat.api.ratelimit import RateLimiter, client_address
 from ivig_chat.config import Settings
+from ivig_chat.errors import IvigChatError
 
 
 def test_the_limit_refuses_the_next_request_and_says_when_to_retry() -> None:
@@ -74,3 +80,37 @@ def test_a_bad_rate_is_refused_at_start_up(value: str) -> None:
 def test_rate_limits_switch(raw: str, on: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVIG_CHAT_RATE_LIMITS", raw)
     assert Settings().rate_limits is on
+
+
+def test_an_unusable_storage_is_refused_at_start_up() -> None:
+    with pytest.raises(IvigChatError, match="IVIG_CHAT_RATE_LIMIT_STORAGE='nope://x'"):
+        RateLimiter("nope://x")
+
+
+def test_requests_pass_when_the_counters_fail(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A shared storage that is down must not take the API down with it."""
+
+    class Broken(RateLimiter):
+        def check(self, identity: str, rate: str) -> int | None:
+            raise ConnectionError("redis is down")
+
+    app = create_app(Settings(data_dir=tmp_path), lambda _: FakeChatService())
+    with TestClient(app) as client:
+        guard = client.app.middleware_stack  # type: ignore[attr-defined]
+        while not isinstance(guard, Guard):
+            guard = guard.app
+        guard.limiter = Broken()
+        assert client.post("/v1/chat", json={"message": "hi"}).status_code == 200
+    assert "rate-limit storage failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/v1/conversations/conv_0123abcd", "/v1/conversations/{id}"),
+        ("/v1/conversations/conv_0123abcd/extra", "/v1/conversations/{id}/extra"),
+        ("/v1/chat", "/v1/chat"),
+    ],
+)
+def test_conversation_ids_are_masked_in_request_logs(path: str, logged: str) -> None:
+    assert loggable_path(path) == logged

@@ -7,6 +7,7 @@ The index and model load in a background thread so /healthz answers at once and 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -161,7 +162,7 @@ def create_app(
         log.info(
             "request %s %s -> %s",
             request.method,
-            request.url.path,
+            loggable_path(request.url.path),
             response.status_code,
             extra={"request_id": rid, "ms": round((time.perf_counter() - started) * 1000, 1)},
         )
@@ -214,6 +215,15 @@ def create_app(
     if settings.allow_anonymous:
         _key_optional_in_openapi(app)
     return app
+
+
+_CONVERSATION_PATH = re.compile(r"^(/v1/conversations/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The path with a conversation id masked: an anonymous conversation's id is the only key
+    to it, so it must not sit in logs that more people can read than the conversation."""
+    return _CONVERSATION_PATH.sub(r"\1{id}", path)
 
 
 def _allowed_methods(request: Request) -> str:

@@ -192,13 +192,21 @@ class Guard:
         return Principal(key.owner, key.owner, rate, key.name), None
 
     async def _over_rate(self, principal: Principal) -> JSONResponse | None:
-        """A 429 if this request takes the principal over its rate (the request is counted)."""
-        if self.limiter.blocking:
-            retry_after = await run_in_threadpool(
-                self.limiter.check, principal.bucket, principal.rate
-            )
-        else:
-            retry_after = self.limiter.check(principal.bucket, principal.rate)
+        """A 429 if this request takes the principal over its rate (the request is counted).
+
+        If the counters cannot be reached (a shared storage is down) the request passes and
+        the failure is logged: an outage of the counters should not become one of the API.
+        """
+        try:
+            if self.limiter.blocking:
+                retry_after = await run_in_threadpool(
+                    self.limiter.check, principal.bucket, principal.rate
+                )
+            else:
+                retry_after = self.limiter.check(principal.bucket, principal.rate)
+        except Exception:
+            log.exception("rate-limit storage failed; request let through")
+            return None
         if retry_after is None:
             return None
         log.info("rate limited", extra={"bucket_kind": principal.bucket.split(":", 1)[0]})

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from starlette.types import Scope
 
+from ..errors import IvigChatError
+
 if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.strategies import RateLimiter as Strategy
@@ -31,7 +33,13 @@ class RateLimiter:
             from limits.storage import storage_from_string
             from limits.strategies import MovingWindowRateLimiter
 
-            self._strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
+            try:
+                self._strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
+            except Exception as exc:  # unknown scheme, or its client library not installed
+                raise IvigChatError(
+                    f"IVIG_CHAT_RATE_LIMIT_STORAGE={storage_uri!r}: {exc} (memory:// needs "
+                    "nothing; redis:// needs the redis extra)"
+                ) from None
 
     @property
     def blocking(self) -> bool:
