@@ -44,7 +44,13 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One real server for the session, on the real corpus, with its own data dir."""
-    server = LiveServer(tmp_path_factory.mktemp("live") / "data").wait_ready()
+    """One real server for the session, on the real corpus, with its own data dir.
+
+    Rate limits are off: the suite sends hundreds of answers from one address within minutes,
+    as an evaluation run does (tests/integration/test_security.py covers the limits).
+    """
+    server = LiveServer(
+        tmp_path_factory.mktemp("live") / "data", IVIG_CHAT_RATE_LIMITS="off"
+    ).wait_ready()
     yield server
     server.stop()

@@ -39,12 +39,16 @@ def scripted(answer: str = "A scripted answer.", status: str = "answered") -> Ch
 class _FakeStore:
     def __init__(self) -> None:
         self.saved: list[tuple[str, str, Turn]] = []
+        self.owners: list[str | None] = []
 
-    def get(self, conversation_id: str) -> Any:
+    def get(self, conversation_id: str, *, owner: str | None = None) -> Any:
         raise ConversationNotFound(f"No conversation {conversation_id!r}.")
 
-    def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None:
+    def save_turn(
+        self, conversation_id: str, article_id: str, turn: Turn, *, owner: str | None = None
+    ) -> None:
         self.saved.append((conversation_id, article_id, turn))
+        self.owners.append(owner)
 
     def close(self) -> None:
         pass
@@ -59,7 +63,7 @@ class FakeChatService:
     requests: list[ChatRequest] = field(default_factory=list)
     store: _FakeStore = field(default_factory=_FakeStore)
 
-    def prepare(self, request: ChatRequest) -> PreparedTurn:
+    def prepare(self, request: ChatRequest, *, owner: str | None = None) -> PreparedTurn:
         if len(request.message) > self.max_message_chars:
             raise MessageTooLong(f"message is {len(request.message)} characters")
         if request.audience not in AUDIENCES:
@@ -80,13 +84,15 @@ class FakeChatService:
             audience=request.audience,
             created_at=now_iso(),
         )
-        return PreparedTurn(reply.conversation_id, ARTICLE.id, reply, turn, Timings())
+        return PreparedTurn(reply.conversation_id, ARTICLE.id, reply, turn, Timings(), owner=owner)
 
     def commit(self, prepared: PreparedTurn) -> None:
-        self.store.save_turn(prepared.conversation_id, prepared.article_id, prepared.turn)
+        self.store.save_turn(
+            prepared.conversation_id, prepared.article_id, prepared.turn, owner=prepared.owner
+        )
 
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        prepared = self.prepare(request)
+    def chat(self, request: ChatRequest, *, owner: str | None = None) -> ChatResponse:
+        prepared = self.prepare(request, owner=owner)
         self.commit(prepared)
         return prepared.response
 

@@ -1,4 +1,4 @@
-"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export."""
+"""ivig-chat ingest | search | serve | ask | chat | eval | feedback export | keys | purge."""
 
 from __future__ import annotations
 
@@ -142,14 +142,13 @@ def _print_answer(response: ChatResponse) -> None:
 
 @command("serve")
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from .api import create_app
+    from .api.server import run
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     print(f"ivig-chat: serving on http://{host}:{port} (data in {settings.data_dir})", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    run(create_app(settings), settings, host, port)
     return 0
 
 
@@ -347,3 +346,93 @@ def _eval_parser(sub: Any) -> None:
 
 
 _EXTRA_PARSERS.append(_eval_parser)
+
+
+@command("keys")
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from .compose import make_key_store
+
+    store = make_key_store(settings.conversations_url)
+    try:
+        if args.keys_command == "create":
+            key, token = store.create(args.name, args.rate)
+            # The token alone on stdout (KEY=$(ivig-chat keys create ...)); the rest on stderr.
+            print(token)
+            rate = key.rate or f"{settings.key_rate} (IVIG_CHAT_KEY_RATE)"
+            print(
+                f"created key {key.id} named {key.name!r}, rate {rate}. The key above is shown "
+                "only this once (the server keeps its SHA-256 hash); send it as "
+                "Authorization: Bearer <key>.",
+                file=sys.stderr,
+            )
+        elif args.keys_command == "list":
+            keys = store.list()
+            if args.json:
+                print(json.dumps([k.as_dict() for k in keys], indent=2))
+            for k in [] if args.json else keys:
+                state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+                rate = k.rate or "default"
+                print(f"{k.id}  {k.prefix}…  {k.name}  rate {rate}  {k.created_at}  {state}")
+        else:
+            key = store.revoke(args.key)
+            print(f"revoked key {key.id} named {key.name!r} at {key.revoked_at}")
+    finally:
+        store.close()
+    return 0
+
+
+def _keys_parser(sub: Any) -> None:
+    p = sub.add_parser("keys", help="maintainers: API keys for integrators")
+    ksub = p.add_subparsers(dest="keys_command", required=True)
+    create = ksub.add_parser("create", help="make a key; prints it once")
+    create.add_argument("--name", required=True, help="who the key is for (unique among active)")
+    create.add_argument(
+        "--rate",
+        default=None,
+        help="its request rate, e.g. '600/minute;20000/day' (default: IVIG_CHAT_KEY_RATE)",
+    )
+    listing = ksub.add_parser("list", help="every key, active and revoked (never the key itself)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = ksub.add_parser("revoke", help="revoke a key at once (by id or active name)")
+    revoke.add_argument("key", metavar="ID_OR_NAME")
+
+
+_EXTRA_PARSERS.append(_keys_parser)
+
+
+@command("purge")
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from .compose import make_store
+
+    days = settings.retention_days if args.days is None else args.days
+    if days <= 0:
+        raise IvigChatError(
+            "retention is off (IVIG_CHAT_RETENTION_DAYS=0 keeps conversations); "
+            "set it or pass --days N"
+        )
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+    store = make_store(settings.conversations_url)
+    try:
+        deleted = store.purge(cutoff)
+    finally:
+        store.close()
+    print(f"deleted {deleted} conversations started before {cutoff} ({days} days)")
+    return 0
+
+
+def _purge_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "purge", help="maintainers: delete conversations older than the retention period"
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="delete conversations started more than N days ago (default: "
+        "IVIG_CHAT_RETENTION_DAYS)",
+    )
+
+
+_EXTRA_PARSERS.append(_purge_parser)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .answer.base import Answerer
     from .conversation import ConversationStore
     from .index import IngestReport, Progress
+    from .keys import KeyStore
     from .knowledge import CoverageModel, Knowledge
     from .pipeline import Pipeline
     from .safety import Triage
@@ -38,20 +39,32 @@ def configure_process(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def make_store(url: str | Path) -> ConversationStore:
-    """A conversation store from a URL: ``sqlite:///path`` or a plain file path (SQLite)."""
-    from .conversation import SQLiteConversationStore
-
+def _sqlite_path(url: str | Path) -> Path:
+    """The SQLite file a database URL names: ``sqlite:///path`` or a plain file path."""
     text = str(url)
     if text.startswith("sqlite:///"):
-        return SQLiteConversationStore(Path(text.removeprefix("sqlite:///")))
+        return Path(text.removeprefix("sqlite:///"))
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise IvigChatError(
             f"IVIG_CHAT_DATABASE_URL: no conversation store for {scheme!r}; "
             "use a SQLite file path or sqlite:///path"
         )
-    return SQLiteConversationStore(Path(text))
+    return Path(text)
+
+
+def make_store(url: str | Path) -> ConversationStore:
+    """A conversation store from a URL: ``sqlite:///path`` or a plain file path (SQLite)."""
+    from .conversation import SQLiteConversationStore
+
+    return SQLiteConversationStore(_sqlite_path(url))
+
+
+def make_key_store(url: str | Path) -> KeyStore:
+    """The API keys, in the same database as the conversations (their own table)."""
+    from .keys import SQLiteKeyStore
+
+    return SQLiteKeyStore(_sqlite_path(url))
 
 
 def make_pipeline(

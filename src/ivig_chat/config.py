@@ -57,6 +57,70 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    body_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a whole request body once its headers are in; "
+        "later: 408 and the connection is closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's headers, and how long an idle "
+        "keep-alive connection stays open; later: the connection is closed.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For names the client "
+        "(rate limits count that client); empty = trust no proxy, count the TCP peer.",
+    )
+
+    # --- abuse limits (README: Configuration) -------------------------------------------------
+    rate_limits: bool = Field(
+        default=True,
+        description="on/off. Off switches every request-rate limit off (benchmarks, evaluation "
+        "runs that send many requests from one address); conversation and feedback caps stay.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live (a `limits` storage URI): memory:// is per "
+        "process; redis://host:6379 lets replicas share counters.",
+    )
+    allow_anonymous: bool = Field(
+        default=True,
+        description="Whether /v1/ may be called without an API key (the public widget does); "
+        "off: every /v1/ request needs Authorization: Bearer <key>.",
+    )
+    anonymous_rate: str = Field(
+        default="60/minute;1000/hour",
+        description="Requests to /v1/ per client address without an API key (IPv6: per /64).",
+    )
+    key_rate: str = Field(
+        default="600/minute",
+        description="Requests to /v1/ per API key unless the key has its own (keys create "
+        "--rate).",
+    )
+    max_turns_per_conversation: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Turns one conversation may hold; the next gets 409 conversation_full.",
+    )
+    retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36_500,
+        description="`ivig-chat purge` deletes conversations started more than this many days "
+        "ago, with their turns and feedback; 0 = keep them (purge refuses to run).",
+    )
+    max_feedback_per_turn: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Feedback rows one answer may collect; the next gets 409 feedback_limit.",
+    )
 
     @field_validator("collection")
     @classmethod
@@ -64,6 +128,11 @@ class Settings(BaseSettings):
         if not (3 <= len(value) <= 63) or not value.replace("_", "").replace("-", "").isalnum():
             raise ValueError("collection must be 3-63 letters, digits, '-' or '_'")
         return value
+
+    @field_validator("anonymous_rate", "key_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return check_rate(value)
 
     @property
     def chroma_path(self) -> Path:
@@ -80,6 +149,20 @@ class Settings(BaseSettings):
     def conversations_url(self) -> str:
         """Where conversations live: database_url, or the SQLite file in data_dir."""
         return self.database_url or str(self.data_dir / "conversations.sqlite3")
+
+
+def check_rate(value: str) -> str:
+    """A rate in the `limits` notation ("60/minute;1000/hour"), refused at start-up if bad."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(value):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate; write e.g. '60/minute' or '60/minute;1000/hour'"
+        ) from None
+    return value
 
 
 @lru_cache(maxsize=1)

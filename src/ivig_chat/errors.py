@@ -8,7 +8,10 @@ IvigChatError
  │    ├── ConversationNotFound
  │    └── TurnNotFound
  ├── IndexNotReady        the index is missing or empty: run `ivig-chat ingest`
- └── InvalidRequest       well-formed JSON that breaks a documented rule
+ ├── InvalidRequest       well-formed JSON that breaks a documented rule
+ └── LimitReached         a cap on stored data (turns per conversation, feedback per turn)
+      ├── ConversationFull
+      └── FeedbackLimit
 """
 
 from __future__ import annotations
@@ -55,3 +58,17 @@ class IndexNotReady(IvigChatError):
 
 class InvalidRequest(IvigChatError):
     code = "invalid_request"
+
+
+class LimitReached(IvigChatError):
+    """A cap on what one conversation may store: waiting does not help, so 409, not 429."""
+
+    code = "limit_reached"
+
+
+class ConversationFull(LimitReached):
+    code = "conversation_full"
+
+
+class FeedbackLimit(LimitReached):
+    code = "feedback_limit"

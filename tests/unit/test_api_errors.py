@@ -98,3 +98,50 @@ def test_security_headers_and_no_store_on_what_holds_health_questions(client) ->
     assert chat.headers["Cache-Control"] == "no-store"
     assert client.get("/v1/conversations/conv-x").headers["Cache-Control"] == "no-store"
     assert "no-store" not in health.headers.get("Cache-Control", "")
+
+
+def test_over_the_rate_is_429_json_with_retry_after(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, anonymous_rate="2/minute")
+    with TestClient(create_app(settings, lambda _: fake)) as client:
+        assert [client.post("/v1/chat", json={"message": "hi"}).status_code for _ in "ab"] == [
+            200,
+            200,
+        ]
+        refused = client.post("/v1/chat", json={"message": "hi"})
+        assert error_of(refused) == (429, "rate_limited")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        assert len(fake.requests) == 2  # the refused one never reached the service
+        assert client.get("/v1/articles").status_code == 429  # one count for all of /v1/
+        assert client.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_rate_limits_off_lets_everything_through(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, anonymous_rate="1/minute", rate_limits=False)
+    with TestClient(create_app(settings, lambda _: fake)) as client:
+        codes = {client.post("/v1/chat", json={"message": "hi"}).status_code for _ in range(5)}
+    assert codes == {200}
+
+
+def test_a_body_that_never_ends_gets_408_before_the_app() -> None:
+    import asyncio
+
+    from ivig_chat.api.middleware import BodyLimit
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("the app must not run")
+
+    async def trickle() -> dict[str, object]:
+        await asyncio.sleep(0.02)  # a few bytes now and then: the deadline is for the whole body
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message) -> None:  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"100")]}
+    asyncio.run(BodyLimit(app, limit=1000, timeout=0.2)(scope, trickle, send))
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]  # type: ignore[operator]
+    assert b"request_timeout" in sent[1]["body"]  # type: ignore[operator]

@@ -17,7 +17,7 @@ from ivig_chat.conversation import (
     topic_of,
     unwrap,
 )
-from ivig_chat.errors import ConversationNotFound, InvalidRequest, TurnNotFound
+from ivig_chat.errors import ConversationNotFound, FeedbackLimit, InvalidRequest, TurnNotFound
 
 WRAP = "(follow-up to:"
 
@@ -180,6 +180,89 @@ def test_data_survives_closing_and_reopening(db_path: Path) -> None:
         assert [t.turn_id for t in reopened.get("conv_a").turns] == ["turn_1", "turn_2", "turn_3"]
     finally:
         reopened.close()
+
+
+def test_a_conversation_is_found_only_by_its_owner(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_k", "ivig-ms", make_turn(1), owner="key:key_a")
+    store.save_turn("conv_k", "ivig-ms", make_turn(2), owner="key:key_b")  # owner is kept
+    store.save_turn("conv_n", "ivig-ms", make_turn(3), owner="anonymous")
+    assert len(store.get("conv_k", owner="key:key_a").turns) == 2
+    assert len(store.get("conv_k").turns) == 2  # no owner given (CLI): not checked
+    for other in ("key:key_b", "anonymous"):
+        with pytest.raises(ConversationNotFound):
+            store.get("conv_k", owner=other)
+        with pytest.raises(TurnNotFound):
+            store.add_feedback("turn_1", "up", None, owner=other)
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_n", owner="key:key_a")
+    assert store.add_feedback("turn_1", "up", None, owner="key:key_a")["turn_id"] == "turn_1"
+    assert store.add_feedback("turn_3", "up", None, owner="anonymous")["turn_id"] == "turn_3"
+
+
+def test_feedback_per_turn_is_capped(store: SQLiteConversationStore) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1))
+    store.add_feedback("turn_1", "up", None, max_per_turn=2)
+    store.add_feedback("turn_1", "down", None, max_per_turn=2)
+    with pytest.raises(FeedbackLimit):
+        store.add_feedback("turn_1", "up", None, max_per_turn=2)
+    assert len(store.feedback_rows()) == 2
+
+
+def test_a_database_from_before_owners_is_migrated(db_path: Path) -> None:
+    """Conversations stored before API keys existed become anonymous ones."""
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as old:
+        old.execute(
+            "CREATE TABLE conversations (id TEXT PRIMARY KEY, article_id TEXT NOT NULL, "
+            "audience TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+        old.execute("INSERT INTO conversations VALUES ('conv_old', 'ivig-ms', 'clinician', 'x')")
+    store = SQLiteConversationStore(db_path)
+    try:
+        assert store.get("conv_old", owner="anonymous").id == "conv_old"
+        with pytest.raises(ConversationNotFound):
+            store.get("conv_old", owner="key:key_a")
+    finally:
+        store.close()
+
+
+def test_delete_removes_turns_and_feedback_for_the_owner_only(
+    store: SQLiteConversationStore,
+) -> None:
+    store.save_turn("conv_a", "ivig-ms", make_turn(1), owner="key:key_a")
+    store.save_turn("conv_b", "ivig-ms", make_turn(2), owner="key:key_a")
+    store.add_feedback("turn_1", "up", "thanks")
+    with pytest.raises(ConversationNotFound):
+        store.delete("conv_a", owner="anonymous")
+    store.delete("conv_a", owner="key:key_a")
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_a")
+    with pytest.raises(ConversationNotFound):
+        store.delete("conv_a", owner="key:key_a")
+    with pytest.raises(TurnNotFound):
+        store.add_feedback("turn_1", "up", None)
+    assert store.feedback_rows() == []
+    assert [t.turn_id for t in store.get("conv_b").turns] == ["turn_2"]  # the other one stays
+
+
+def test_purge_deletes_what_started_before_the_cut_off(
+    store: SQLiteConversationStore, db_path: Path
+) -> None:
+    secret = "does my neighbour Jane Roe at 555-0100 need IVIG?"
+    store.save_turn("conv_old", "ivig-ms", make_turn(1, question=secret))
+    store.save_turn("conv_old", "ivig-ms", make_turn(2, created_at="2025-03-01T00:00:00.000+00:00"))
+    store.add_feedback("turn_1", "down", secret)
+    store.save_turn("conv_new", "ivig-ms", make_turn(3, created_at="2025-02-01T00:00:00.000+00:00"))
+    # conv_old started on 2025-01-01 (its later turn does not keep it); conv_new on 2025-02-01
+    assert store.purge("2025-01-15T00:00:00.000+00:00") == 1
+    with pytest.raises(ConversationNotFound):
+        store.get("conv_old")
+    assert [t.turn_id for t in store.get("conv_new").turns] == ["turn_3"]
+    assert store.feedback_rows() == []
+    assert store.purge("2025-01-15T00:00:00.000+00:00") == 0
+    # Not merely unlinked: the text is gone from the database file and its write-ahead log.
+    files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
+    assert all(secret.encode() not in p.read_bytes() for p in files)
 
 
 # --- condense --------------------------------------------------------------------------------

@@ -499,3 +499,20 @@ def test_eval_command_parses() -> None:
         ]
     )
     assert (args.command, args.split, args.limit, args.suite) == ("eval", "dev", 3, "all")
+
+
+def test_an_http_eval_run_stops_with_advice_when_rate_limited() -> None:
+    import httpx
+
+    from ivig_chat.evals.chat import http_ask
+
+    limited = httpx.MockTransport(
+        lambda _: httpx.Response(
+            429,
+            json={"error": {"code": "rate_limited", "message": "slow down"}},
+            headers={"Retry-After": "30"},
+        )
+    )
+    ask = http_ask(httpx.Client(base_url="http://server", transport=limited))
+    with pytest.raises(IvigChatError, match="IVIG_CHAT_RATE_LIMITS=off"):
+        ask("Does IVIG help?", None, "clinician")

@@ -7,6 +7,7 @@ The index and model load in a background thread so /healthz answers at once and 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -19,12 +20,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Match, Route
 
 from ..config import Settings
-from ..errors import InvalidRequest, IvigChatError, NotFoundError
+from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
+from ..keys import KeyStore
 from ..service import ChatService, MessageTooLong
+from .middleware import BodyLimit, Guard, error_response
+from .ratelimit import RateLimiter
 from .routes import router
+
+__all__ = ["create_app", "error_response"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ class AppState:
 
     def __init__(self) -> None:
         self.service: ChatService | None = None
+        self.keys: KeyStore | None = None
         self.error: str | None = None
         self.ready = threading.Event()
 
@@ -58,67 +65,6 @@ def default_service_factory(settings: Settings) -> ChatService:
     return build_ready_service(settings)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
-
-
-class BodyLimit:
-    """413 for a request body over `limit` bytes, declared (Content-Length) or chunked.
-
-    A chunked body has no length up front, so it is read here (at most limit + one chunk)
-    and handed on to the app as if it had just arrived.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None:
-            if length.isdigit() and int(length) > self.limit:
-                await self._reject(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
-        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left before sending it all
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._reject(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"Request bodies are limited to {self.limit} bytes."
-        )
-        await response(scope, receive, send)
-
-
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -130,27 +76,46 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "; ".join(parts)
 
 
-def create_app(settings: Settings, service_factory: ServiceFactory | None = None) -> FastAPI:
-    """The app for these settings; pass a service_factory to build the service differently."""
+def create_app(
+    settings: Settings,
+    service_factory: ServiceFactory | None = None,
+    key_store: KeyStore | None = None,
+) -> FastAPI:
+    """The app for these settings; pass a service_factory to build the service differently,
+    a key_store to use other API keys than the configured database's."""
     state = AppState()
+    state.keys = key_store
     factory = service_factory or default_service_factory
+
+    def fail(exc: Exception) -> None:  # reported by /readyz, never as a traceback to clients
+        log.exception("start-up failed")
+        state.error = f"{type(exc).__name__}: {exc}"
 
     def load() -> None:
         try:
-            state.service = factory(settings)
-        except Exception as exc:  # reported by /readyz, never as a traceback to clients
-            log.exception("start-up failed")
-            state.error = f"{type(exc).__name__}: {exc}"
+            if state.error is None:
+                state.service = factory(settings)
+        except Exception as exc:
+            fail(exc)
         finally:
             state.ready.set()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.keys is None:  # a database open: quick, so keys work as soon as we listen
+            from ..compose import make_key_store
+
+            try:
+                state.keys = make_key_store(settings.conversations_url)
+            except Exception as exc:
+                fail(exc)
         loader = threading.Thread(target=load, name="ivig-chat-loader", daemon=True)
         loader.start()
         yield
         if state.service is not None:
             state.service.store.close()
+        if state.keys is not None and key_store is None:
+            state.keys.close()
 
     app = FastAPI(
         title="ivig-chat",
@@ -160,15 +125,20 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
     )
     app.state.ivig = state
     app.state.settings = settings
+    # Innermost first: the guard runs inside CORS, so a 429 still carries the CORS headers a
+    # browser needs to read it.
+    limiter = RateLimiter(settings.rate_limit_storage, enabled=settings.rate_limits)
+    app.add_middleware(Guard, limiter=limiter, keys=lambda: state.keys, settings=settings)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type"],
+            expose_headers=["Retry-After", "X-Request-ID"],
         )
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, timeout=settings.body_timeout_seconds)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -192,7 +162,7 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
         log.info(
             "request %s %s -> %s",
             request.method,
-            request.url.path,
+            loggable_path(request.url.path),
             response.status_code,
             extra={"request_id": rid, "ms": round((time.perf_counter() - started) * 1000, 1)},
         )
@@ -215,19 +185,26 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
     async def on_invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
         return error_response(422, exc.code, str(exc))
 
+    @app.exception_handler(LimitReached)
+    async def on_limit(_: Request, exc: LimitReached) -> JSONResponse:
+        return error_response(409, exc.code, str(exc))
+
     @app.exception_handler(IvigChatError)
     async def on_domain(_: Request, exc: IvigChatError) -> JSONResponse:
         return error_response(503, exc.code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {
             400: "invalid_json",  # FastAPI could not read the body at all (e.g. not UTF-8)
             404: "not_found",
             405: "method_not_allowed",
             503: "not_ready",
         }.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return error_response(exc.status_code, code, str(exc.detail), headers or None)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -235,4 +212,43 @@ def create_app(settings: Settings, service_factory: ServiceFactory | None = None
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
     app.include_router(router)
+    if settings.allow_anonymous:
+        _key_optional_in_openapi(app)
     return app
+
+
+_CONVERSATION_PATH = re.compile(r"^(/v1/conversations/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The path with a conversation id masked: an anonymous conversation's id is the only key
+    to it, so it must not sit in logs that more people can read than the conversation."""
+    return _CONVERSATION_PATH.sub(r"\1{id}", path)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own 405 names only the first
+    route that matched the path, so GET and DELETE on one path would lose DELETE)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "__NONE__"}  # a method no route serves: PARTIAL
+    for route in [*router.routes, *request.app.router.routes]:  # ours, then FastAPI's docs
+        if isinstance(route, Route) and route.matches(scope)[0] is Match.PARTIAL:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+def _key_optional_in_openapi(app: FastAPI) -> None:
+    """With anonymous use allowed the key is optional: OpenAPI says so with an empty
+    requirement ({}) next to the bearer scheme, which FastAPI does not write by itself."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict) and operation.get("security"):
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

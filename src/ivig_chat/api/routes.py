@@ -6,23 +6,32 @@ import asyncio
 import html
 import json
 from collections.abc import AsyncIterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..corpus import Document
 from ..service import ChatService, PreparedTurn, article_summary
 from ..types import ChatRequest, ChatResponse
+from .middleware import Principal, principal_of
 from .schemas import ChatIn, DocumentOut, ErrorOut, FeedbackIn
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 404, 413, 422, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 429, 503)
+}
+# Routes with a body: 408 when it does not arrive in time; 409 when the conversation (or the
+# answer's feedback) reached its cap, where waiting does not help.
+CAPPED: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    408: {"model": ErrorOut},
+    409: {"model": ErrorOut},
 }
 SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
@@ -38,6 +47,28 @@ def get_service(request: Request) -> ChatService:
         detail = state.error or "The index and model are still loading; retry shortly."
         raise HTTPException(status_code=503, detail=detail)
     return state.service  # type: ignore[no-any-return]
+
+
+# Declares the scheme in OpenAPI; the guard middleware has already checked the key.
+bearer = HTTPBearer(
+    scheme_name="ApiKey",
+    description="An API key from `ivig-chat keys create`, as `Authorization: Bearer <key>`. "
+    "Optional while IVIG_CHAT_ALLOW_ANONYMOUS is on (the public widget sends none).",
+    auto_error=False,
+)
+
+
+def get_principal(
+    request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
+    """Who calls, as the guard established it (anonymous if the guard did not run)."""
+    principal = principal_of(request.scope)
+    if principal is None:  # pragma: no cover - every /v1/ route is behind the guard
+        raise HTTPException(status_code=401, detail="No caller established for this request.")
+    return principal
+
+
+KEYED = [Depends(get_principal)]  # routes that use no owner still declare the scheme
 
 
 def _chat_request(body: ChatIn) -> ChatRequest:
@@ -65,21 +96,32 @@ def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["chat"])
-async def chat(body: ChatIn, service: ChatService = Depends(get_service)) -> ChatResponse:
-    return await run_in_threadpool(service.chat, _chat_request(body))
+@router.post("/v1/chat", response_model=ChatResponse, responses=CAPPED, tags=["chat"])
+async def chat(
+    body: ChatIn,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
+) -> ChatResponse:
+    return await run_in_threadpool(
+        partial(service.chat, _chat_request(body), owner=caller.owner)
+    )
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-@router.post("/v1/chat/stream", responses=ERRORS, tags=["chat"])
+@router.post("/v1/chat/stream", responses=CAPPED, tags=["chat"])
 async def chat_stream(
-    body: ChatIn, request: Request, service: ChatService = Depends(get_service)
+    body: ChatIn,
+    request: Request,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
 ) -> StreamingResponse:
     """Server-sent events: meta, delta..., citations, done (= the /v1/chat object), or error."""
-    prepared: PreparedTurn = await run_in_threadpool(service.prepare, _chat_request(body))
+    prepared: PreparedTurn = await run_in_threadpool(
+        partial(service.prepare, _chat_request(body), owner=caller.owner)
+    )
 
     async def events() -> AsyncIterator[str]:
         try:
@@ -98,14 +140,46 @@ async def chat_stream(
 
 @router.get("/v1/conversations/{conversation_id}", responses=ERRORS, tags=["chat"])
 def get_conversation(
-    conversation_id: str, service: ChatService = Depends(get_service)
+    conversation_id: str,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
-    return service.store.get(conversation_id).as_dict()
+    """The caller's own conversation; another caller's is 404, as if it did not exist."""
+    return service.store.get(conversation_id, owner=caller.owner).as_dict()
 
 
-@router.post("/v1/feedback", status_code=201, responses=ERRORS, tags=["chat"])
-def post_feedback(body: FeedbackIn, service: ChatService = Depends(get_service)) -> dict[str, Any]:
-    return service.store.add_feedback(body.turn_id, body.rating, body.comment)
+@router.delete(
+    "/v1/conversations/{conversation_id}",
+    status_code=204,
+    response_class=Response,
+    responses=ERRORS,
+    tags=["chat"],
+)
+def delete_conversation(
+    conversation_id: str,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
+) -> Response:
+    """Delete the caller's own conversation, its turns and their feedback, for good."""
+    service.store.delete(conversation_id, owner=caller.owner)
+    return Response(status_code=204)
+
+
+@router.post("/v1/feedback", status_code=201, responses=CAPPED, tags=["chat"])
+def post_feedback(
+    body: FeedbackIn,
+    request: Request,
+    service: ChatService = Depends(get_service),
+    caller: Principal = Depends(get_principal),
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return service.store.add_feedback(
+        body.turn_id,
+        body.rating,
+        body.comment,
+        max_per_turn=settings.max_feedback_per_turn,
+        owner=caller.owner,
+    )
 
 
 def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
@@ -125,17 +199,25 @@ def _article_detail(service: ChatService, article: Document) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/articles", tags=["corpus"])
+@router.get("/v1/articles", responses=ERRORS, tags=["corpus"], dependencies=KEYED)
 def list_articles(service: ChatService = Depends(get_service)) -> dict[str, Any]:
     return {"articles": [article_summary(a).model_dump() for a in service.corpus.articles()]}
 
 
-@router.get("/v1/articles/{article_id}", responses=ERRORS, tags=["corpus"])
+@router.get(
+    "/v1/articles/{article_id}", responses=ERRORS, tags=["corpus"], dependencies=KEYED
+)
 def get_article(article_id: str, service: ChatService = Depends(get_service)) -> dict[str, Any]:
     return _article_detail(service, service.corpus.article(article_id))
 
 
-@router.get("/v1/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS, tags=["corpus"])
+@router.get(
+    "/v1/documents/{doc_id}",
+    response_model=DocumentOut,
+    responses=ERRORS,
+    tags=["corpus"],
+    dependencies=KEYED,
+)
 def get_document(doc_id: str, service: ChatService = Depends(get_service)) -> dict[str, Any]:
     doc = service.corpus.document(doc_id)
     return {

@@ -2,6 +2,7 @@
 
 from .condense import condense, is_follow_up, study_acronyms, topic_of, unwrap
 from .store import (
+    ANONYMOUS,
     Conversation,
     ConversationStore,
     SQLiteConversationStore,
@@ -11,6 +12,7 @@ from .store import (
 )
 
 __all__ = [
+    "ANONYMOUS",
     "Conversation",
     "ConversationStore",
     "SQLiteConversationStore",

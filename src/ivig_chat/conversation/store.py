@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ConversationNotFound, InvalidRequest, TurnNotFound
+from ..errors import ConversationNotFound, FeedbackLimit, InvalidRequest, TurnNotFound
 
 
 @dataclass
@@ -64,13 +64,34 @@ class Conversation:
 
 
 class ConversationStore(Protocol):
-    """What the chat service needs from a conversation database."""
+    """What the chat service needs from a conversation database.
 
-    def get(self, conversation_id: str) -> Conversation: ...
-    def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None: ...
-    def add_feedback(self, turn_id: str, rating: str, comment: str | None) -> dict[str, Any]: ...
+    `owner` is who created a conversation ("anonymous" or "key:<id>"). A method given an owner
+    treats another owner's conversation, and its turns, as missing: a caller learns nothing
+    about conversations that are not theirs. Without an owner (the CLI, evals) nothing is
+    checked; conversations stored without one count as anonymous.
+    """
+
+    def get(self, conversation_id: str, *, owner: str | None = None) -> Conversation: ...
+    def save_turn(
+        self, conversation_id: str, article_id: str, turn: Turn, *, owner: str | None = None
+    ) -> None: ...
+    def add_feedback(
+        self,
+        turn_id: str,
+        rating: str,
+        comment: str | None,
+        *,
+        max_per_turn: int | None = None,
+        owner: str | None = None,
+    ) -> dict[str, Any]: ...
     def feedback_rows(self) -> list[dict[str, Any]]: ...
+    def delete(self, conversation_id: str, *, owner: str | None = None) -> None: ...
+    def purge(self, created_before: str) -> int: ...
     def close(self) -> None: ...
+
+
+ANONYMOUS = "anonymous"
 
 
 def new_id(prefix: str) -> str:
@@ -86,7 +107,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
     audience TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
     turn_id TEXT PRIMARY KEY,
@@ -117,7 +139,12 @@ class SQLiteConversationStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Deleted conversations are overwritten with zeros, not left in free pages of the file.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}
+        if "owner" not in columns:  # a database from before API keys: its rows are anonymous
+            self._db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -130,13 +157,13 @@ class SQLiteConversationStore:
                 raise
             self._db.execute("COMMIT")
 
-    def get(self, conversation_id: str) -> Conversation:
+    def get(self, conversation_id: str, *, owner: str | None = None) -> Conversation:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, article_id, audience FROM conversations WHERE id = ?",
+                "SELECT id, article_id, audience, owner FROM conversations WHERE id = ?",
                 (conversation_id,),
             ).fetchone()
-            if row is None:
+            if row is None or not _owned(row[3], owner):
                 raise ConversationNotFound(f"No conversation with id {conversation_id!r}.")
             payloads = self._db.execute(
                 "SELECT payload FROM turns WHERE conversation_id = ? ORDER BY seq",
@@ -145,14 +172,18 @@ class SQLiteConversationStore:
         turns = [Turn(**json.loads(p[0])) for p in payloads]
         return Conversation(id=row[0], article_id=row[1], audience=row[2], turns=turns)
 
-    def save_turn(self, conversation_id: str, article_id: str, turn: Turn) -> None:
-        """Store a turn, creating its conversation on first use, in one transaction."""
+    def save_turn(
+        self, conversation_id: str, article_id: str, turn: Turn, *, owner: str | None = None
+    ) -> None:
+        """Store a turn, creating its conversation (owned by `owner`) on first use, in one
+        transaction. The owner never changes once the conversation exists."""
         payload = json.dumps(turn.__dict__, ensure_ascii=False)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO conversations (id, article_id, audience, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET audience = excluded.audience",
-                (conversation_id, article_id, turn.audience, turn.created_at),
+                "INSERT INTO conversations (id, article_id, audience, created_at, owner) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET audience = excluded.audience",
+                (conversation_id, article_id, turn.audience, turn.created_at, owner),
             )
             (seq,) = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
@@ -164,7 +195,16 @@ class SQLiteConversationStore:
                 (turn.turn_id, conversation_id, seq, payload, turn.created_at),
             )
 
-    def add_feedback(self, turn_id: str, rating: str, comment: str | None) -> dict[str, Any]:
+    def add_feedback(
+        self,
+        turn_id: str,
+        rating: str,
+        comment: str | None,
+        *,
+        max_per_turn: int | None = None,
+        owner: str | None = None,
+    ) -> dict[str, Any]:
+        """Store one rating of a turn; FeedbackLimit once the turn holds max_per_turn."""
         if rating not in ("up", "down"):
             raise InvalidRequest("rating must be 'up' or 'down'")
         row = {
@@ -175,8 +215,21 @@ class SQLiteConversationStore:
             "created_at": now_iso(),
         }
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM turns WHERE turn_id = ?", (turn_id,)).fetchone() is None:
+            found = db.execute(
+                "SELECT c.owner FROM turns t JOIN conversations c ON c.id = t.conversation_id "
+                "WHERE t.turn_id = ?",
+                (turn_id,),
+            ).fetchone()
+            if found is None or not _owned(found[0], owner):
                 raise TurnNotFound(f"No turn with id {turn_id!r}.")
+            if max_per_turn is not None:
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM feedback WHERE turn_id = ?", (turn_id,)
+                ).fetchone()
+                if count >= max_per_turn:
+                    raise FeedbackLimit(
+                        f"This answer already has {count} ratings, the most it may hold."
+                    )
             db.execute(
                 "INSERT INTO feedback (id, turn_id, rating, comment, created_at) "
                 "VALUES (:id, :turn_id, :rating, :comment, :created_at)",
@@ -208,9 +261,54 @@ class SQLiteConversationStore:
             )
         return out
 
+    def delete(self, conversation_id: str, *, owner: str | None = None) -> None:
+        """Delete a conversation with its turns and their feedback (the owner's only)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT owner FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None or not _owned(row[0], owner):
+                raise ConversationNotFound(f"No conversation with id {conversation_id!r}.")
+            _delete_conversations(db, "id = ?", (conversation_id,))
+        self._checkpoint()
+
+    def purge(self, created_before: str) -> int:
+        """Delete every conversation started before this ISO time (with its turns and their
+        feedback); returns how many. A conversation's turns are all newer than its start, so
+        afterwards nothing stored is older than the cut-off."""
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM conversations WHERE created_at < ?", (created_before,)
+            ).fetchone()
+            _delete_conversations(db, "created_at < ?", (created_before,))
+        self._checkpoint()
+        return int(count)
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the file and empty it: deleted text leaves the WAL."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _delete_conversations(db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> None:
+    """Delete the conversations matching `where`, children first (foreign keys)."""
+    chosen = f"SELECT id FROM conversations WHERE {where}"
+    db.execute(
+        "DELETE FROM feedback WHERE turn_id IN "
+        f"(SELECT turn_id FROM turns WHERE conversation_id IN ({chosen}))",
+        args,
+    )
+    db.execute(f"DELETE FROM turns WHERE conversation_id IN ({chosen})", args)
+    db.execute(f"DELETE FROM conversations WHERE {where}", args)
+
+
+def _owned(stored: str | None, caller: str | None) -> bool:
+    """Whether a caller may see a conversation stored with this owner (None: no check)."""
+    return caller is None or (stored or ANONYMOUS) == caller
 
 
 # --- follow-up condensing -------------------------------------------------------------------

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..corpus import Corpus
+from ..errors import IvigChatError
 from ..grounding import Claim, Evidence, SupportScorer, claims
 
 # (message, conversation_id, audience) -> (response, stage timings in ms)
@@ -604,6 +605,12 @@ def http_ask(client: Any, article_id: str | None = None) -> Ask:
         started = time.perf_counter()
         r = client.post("/v1/chat", json=body)
         e2e = (time.perf_counter() - started) * 1000
+        if r.status_code == 429:
+            # Waiting would distort every latency figure after it: stop and say how to run.
+            raise IvigChatError(
+                "the server rate-limited the evaluation run (429); start it with "
+                "IVIG_CHAT_RATE_LIMITS=off for evaluation runs"
+            )
         r.raise_for_status()
         return r.json(), {"e2e_ms": e2e}
 

@@ -27,7 +27,7 @@ from ..conversation import ConversationStore, Turn, condense, new_id, now_iso, t
 from ..conversation.condense import study_acronyms
 from ..corpus import Corpus, Document
 from ..disclaimer import disclaimer_for, enforce_disclaimer
-from ..errors import InvalidRequest
+from ..errors import ConversationFull, InvalidRequest
 from ..knowledge import Glossary, Guidance
 from ..pipeline import Pipeline
 from ..safety import (
@@ -101,6 +101,7 @@ class PreparedTurn:
     turn: Turn
     timings: Timings = field(default_factory=Timings)
     draft: Draft | None = None
+    owner: str | None = None  # who the conversation belongs to (None: not checked, CLI)
 
 
 class MessageTooLong(InvalidRequest):
@@ -169,10 +170,13 @@ class ChatService:
         if request.audience not in AUDIENCES:
             raise InvalidRequest("audience must be 'clinician' or 'patient'")
 
-    def prepare(self, request: ChatRequest) -> PreparedTurn:
-        """Everything for one turn except storing it: the stages in order."""
+    def prepare(self, request: ChatRequest, *, owner: str | None = None) -> PreparedTurn:
+        """Everything for one turn except storing it: the stages in order.
+
+        With an owner, a conversation_id of another owner is not found (404), as if missing.
+        """
         started = time.perf_counter()
-        state = self._open(request)
+        state = self._open(request, owner)
         self._screen(state)
         self._understand(state)
         self._embed(state)
@@ -183,6 +187,7 @@ class ChatService:
         self._word(state)
         prepared = self._respond(state)
         prepared.timings.total_ms = (time.perf_counter() - started) * 1000
+        prepared.owner = owner
         log.info(
             "turn prepared",
             extra={
@@ -195,14 +200,21 @@ class ChatService:
 
     # -- stages ------------------------------------------------------------------------------
 
-    def _open(self, request: ChatRequest) -> TurnState:
-        """Validate; load the conversation and resolve the article once."""
+    def _open(self, request: ChatRequest, owner: str | None = None) -> TurnState:
+        """Validate; load the conversation (the caller's own) and resolve the article once."""
         self.validate(request)
         message = " ".join(request.message.split())
         if not request.conversation_id:
             article = self.corpus.article(request.article_id or self.settings.default_article)
             return TurnState(request, new_id("conv"), article, message)
-        conversation = self.store.get(request.conversation_id)  # ConversationNotFound -> 404
+        # ConversationNotFound -> 404, also for another owner's conversation
+        conversation = self.store.get(request.conversation_id, owner=owner)
+        if len(conversation.turns) >= self.settings.max_turns_per_conversation:
+            # Checked before any work; two racing requests may still both land (one over).
+            raise ConversationFull(
+                f"This conversation has reached its limit of "
+                f"{self.settings.max_turns_per_conversation} questions; start a new conversation."
+            )
         if request.article_id and request.article_id != conversation.article_id:
             raise InvalidRequest(
                 f"conversation {request.conversation_id} is about article {conversation.article_id}"
@@ -411,11 +423,13 @@ class ChatService:
 
     def commit(self, prepared: PreparedTurn) -> None:
         t0 = time.perf_counter()
-        self.store.save_turn(prepared.conversation_id, prepared.article_id, prepared.turn)
+        self.store.save_turn(
+            prepared.conversation_id, prepared.article_id, prepared.turn, owner=prepared.owner
+        )
         prepared.timings.store_ms = (time.perf_counter() - t0) * 1000
 
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        prepared = self.prepare(request)
+    def chat(self, request: ChatRequest, *, owner: str | None = None) -> ChatResponse:
+        prepared = self.prepare(request, owner=owner)
         self.commit(prepared)
         return prepared.response
 
