@@ -16,15 +16,7 @@ from ivig_chat.types import ChatRequest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 COVERED = [
-    pytest.param(
-        "what did the big trial in secondary progressive ms show?",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known gap (2026-12-02): a question that names neither the subject nor a "
-            "study scores too low on the coverage model since it weighs reviewed questions, "
-            "most of which name IVIG; see the issue 8 note",
-        ),
-    ),
+    "what did the big trial in secondary progressive ms show?",
     "whats the dose they used for acute relapses",
     "which side efects should i watch for with ivig",
     "is ivig in the neurology guidelines for ms?",
