@@ -28,7 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ivig_chat.answer.coverage import FEATURES, LabelledNeighbours  # noqa: E402
+from ivig_chat.answer.coverage import (  # noqa: E402
+    FEATURES,
+    LabelledNeighbours,
+    in_neighbour_bank,
+)
 from ivig_chat.answer.populations import PopulationCheck  # noqa: E402
 from ivig_chat.compose import build_service, make_store  # noqa: E402
 from ivig_chat.config import Settings  # noqa: E402
@@ -49,7 +53,8 @@ def labelled() -> list[dict]:
                 "id": r["id"],
                 "text": r["text"],
                 "answerable": r["label"] == "answerable",
-                "bank": True,  # the service compares new questions with these
+                # the service compares new questions with these
+                "bank": in_neighbour_bank(r["label"], r.get("kind", "")),
             }
         )
     for line in (ROOT / "evals/datasets/dev.jsonl").read_text().splitlines():

@@ -84,6 +84,7 @@ def make_answerer(
     coverage_model: CoverageModel | None = None,
 ) -> Answerer:
     """The answerer Settings.answerer names, over the pipeline's corpus and sentence vectors."""
+    from .answer.coverage import in_neighbour_bank
     from .answer.extractive import ExtractiveAnswerer
     from .answer.facets import Facets
     from .answer.populations import PopulationCheck
@@ -95,7 +96,11 @@ def make_answerer(
         case "extractive":
             sentences = [s for d in pipeline.corpus.documents.values() for s in split_sentences(d)]
             cache = VectorCache(settings.vector_cache_path)
-            labelled = [(q.text, q.label == "answerable") for q in knowledge.questions]
+            labelled = [
+                (q.text, q.label == "answerable")
+                for q in knowledge.questions
+                if in_neighbour_bank(q.label, q.kind)
+            ]
             return ExtractiveAnswerer(
                 pipeline.corpus,
                 sentences,

@@ -421,3 +421,15 @@ def test_a_follow_up_to_a_question_about_no_study_leans_on_the_question(follow_u
     )
     assert "Storch-Hagenlocher" not in standalone
     assert "dose" in standalone
+
+
+def test_study_keys_name_a_study_by_acronym_or_author_and_year() -> None:
+    from ivig_chat.conversation.condense import study_keys
+
+    assert study_keys("The PRIVIG trial (Fazekas 2008) was negative.", ACRONYMS) == {
+        "privig",
+        "fazekas 2008",
+    }
+    assert study_keys("n per arm in the PRIVIG trial?", ACRONYMS) == {"privig"}
+    assert study_keys("In the AIMS trial (Fazekas 1997), ...", ACRONYMS) & {"fazekas 2008"} == set()
+    assert study_keys("Does IVIG help in SPMS?", ACRONYMS) == frozenset()

@@ -87,6 +87,18 @@ class WordMeaning:
         return [float(x) for x in nearness], [float(x) for x in weight]
 
 
+# Out-of-scope questions that are out of scope only because of a name the corpus lacks ("what did
+# the ORATORIO trial find?") are not neighbours: their wording is that of a covered question
+# ("what did the PRIVIG trial find?") and the name, which decides, barely moves a sentence
+# embedding. The unknown-name measures judge them instead.
+NAME_DEFINED_KINDS = frozenset({"named_trial", "other_drug", "supplement", "brand"})
+
+
+def in_neighbour_bank(label: str, kind: str) -> bool:
+    """Whether a reviewed question (knowledge/questions.jsonl) is a neighbour at run time."""
+    return label == "answerable" or kind not in NAME_DEFINED_KINDS
+
+
 class LabelledNeighbours:
     """Reviewed questions labelled answerable or out of scope (knowledge/questions.jsonl): a new
     wording of a labelled question's meaning lands near it, whatever words it uses."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..chunking import Sentence
+from ..conversation.condense import study_acronyms, study_keys
 from ..corpus import Corpus
 from ..errors import IvigChatError
 from ..knowledge import CoverageModel
@@ -83,6 +84,8 @@ class _Scope:
     subject_name: str  # how the article names its subject ("IVIG")
     labelled: LabelledNeighbours  # the reviewed questions (knowledge/questions.jsonl)
     affinities: np.ndarray  # (sentences, facets): what kind of answer each sentence gives
+    acronyms: frozenset[str]  # the study acronyms the corpus uses ("ESIMS")
+    studies: list[frozenset[str]]  # the studies each sentence names (study_keys)
 
 
 _COUNT_QUESTION = re.compile(
@@ -214,6 +217,8 @@ class ExtractiveAnswerer:
             synonyms=self.synonyms,
         )
         matrix = np.stack([self._vectors[s.id] for s in sentences])
+        subject = [str(t) for t in article.meta.get("subject") or [article.title]]
+        acronyms = study_acronyms([d.text for d in self.corpus.scope(article_id)], subject)
         scope = _Scope(
             article_id=article_id,
             sentences=sentences,
@@ -240,6 +245,8 @@ class ExtractiveAnswerer:
             affinities=self.facets.sentence_affinities(matrix)
             if self.facets is not None
             else np.zeros((len(sentences), 0)),
+            acronyms=acronyms,
+            studies=[study_keys(s.text, acronyms) for s in sentences],
         )
         self._scopes[article_id] = scope
         return scope
@@ -311,6 +318,7 @@ class ExtractiveAnswerer:
         hit_rank: dict[str, list[tuple[int, int, int]]] = {}
         for rank, hit in enumerate(hits):
             hit_rank.setdefault(hit.chunk.doc_id, []).append((hit.chunk.start, hit.chunk.end, rank))
+        asked_studies = study_keys(question, scope.acronyms)
         wants_count = bool(_COUNT_QUESTION.search(question.lower()))
         wants_dose = bool(_DOSE_QUESTION.search(question.lower()))
         scored = []
@@ -354,6 +362,9 @@ class ExtractiveAnswerer:
             if wants_dose and _HAS_DOSE.search(s.text):
                 bonus += 0.05
             bonus += float(kind[i])  # gives the kind of answer asked for (a result, a dose...)
+            if asked_studies and scope.studies[i]:
+                # About the study asked about, or about another one.
+                bonus += 0.08 if asked_studies & scope.studies[i] else -0.08
             scored.append(Scored(s, 0.65 * d + 0.35 * lexical + bonus, d, lexical))
         scored.sort(key=lambda x: (-x.score, x.sentence.doc_id, x.sentence.start))
         return scored
@@ -439,18 +450,22 @@ class ExtractiveAnswerer:
             draft.decided_by = "rules"
             if not self._covered_by_rules(draft, coverage, mentions, names_source, top_dense):
                 return draft
-        chosen = [best]
-        floor = max(best.score * t.keep_ratio, t.min_support)
-        for cand in ranked[1:]:
+        # A caveat ("... not verified here") qualifies an answer; it never leads one, nor sets
+        # the bar the other sentences must reach.
+        lead = next((r for r in ranked if not _CAVEAT.search(r.sentence.text)), best)
+        chosen = [lead]
+        floor = max(lead.score * t.keep_ratio, t.min_support)
+        for cand in ranked:
+            if cand is lead:
+                continue
             if len(chosen) >= t.max_sentences or cand.score < floor:
                 break
             vec = self._vectors[cand.sentence.id]
             if any(float(vec @ self._vectors[c.sentence.id]) > t.redundant for c in chosen):
                 continue
-            if cand.lexical == 0.0 and cand.dense < best.dense:
+            if cand.lexical == 0.0 and cand.dense < lead.dense:
                 continue
             chosen.append(cand)
-        # A caveat ("... not verified here") qualifies an answer; it never leads one.
         chosen.sort(key=lambda c: bool(_CAVEAT.search(c.sentence.text)))
         citations = CitationList(self.corpus, article_id)
         draft.lines = self._lines(scope, [c.sentence for c in chosen], citations)

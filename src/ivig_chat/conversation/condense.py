@@ -125,6 +125,23 @@ def _studies(text: str, acronyms: frozenset[str] = frozenset()) -> list[tuple[in
     return sorted(by_start.items())
 
 
+def study_keys(text: str, acronyms: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The studies a text names, as comparable keys: a corpus acronym ("privig") or an author
+    and year ("fazekas 2008"); "The PRIVIG trial (Fazekas 2008)" gives both."""
+    lowered = {a.lower() for a in acronyms}
+    keys = {
+        m.group(0).lower()
+        for m in re.finditer(r"\b[A-Za-z][A-Za-z0-9-]{2,}\b", text)
+        if m.group(0).lower() in lowered
+    }
+    keys |= {
+        m.group(0).lower()
+        for m in _AUTHOR_YEAR.finditer(text)
+        if m.group(0).split()[0].lower() not in _MONTHS
+    }
+    return frozenset(keys)
+
+
 def names_study(text: str, acronyms: frozenset[str] = frozenset()) -> bool:
     return bool(_studies(text, acronyms))
 
