@@ -125,6 +125,7 @@ def test_rate_limits_off_lets_everything_through(fake, tmp_path) -> None:  # typ
 
 def test_a_body_that_never_ends_gets_408_before_the_app() -> None:
     import asyncio
+    import threading
 
     from ivig_chat.api.middleware import BodyLimit
 
@@ -141,7 +142,13 @@ def test_a_body_that_never_ends_gets_408_before_the_app() -> None:
         sent.append(message)
 
     scope = {"type": "http", "headers": [(b"content-length", b"100")]}
-    asyncio.run(BodyLimit(app, limit=1000, timeout=0.2)(scope, trickle, send))
+    # In a thread of its own: an earlier test (the browser driver) may leave an event loop
+    # running in this one, and asyncio.run refuses to nest.
+    worker = threading.Thread(
+        target=lambda: asyncio.run(BodyLimit(app, limit=1000, timeout=0.2)(scope, trickle, send))
+    )
+    worker.start()
+    worker.join(timeout=10)
     assert sent[0]["status"] == 408
     assert (b"connection", b"close") in sent[0]["headers"]  # type: ignore[operator]
     assert b"request_timeout" in sent[1]["body"]  # type: ignore[operator]
