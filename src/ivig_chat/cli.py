@@ -307,7 +307,7 @@ def _eval_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="run the evaluation suites and write a report")
     p.add_argument(
         "--split",
-        choices=["dev", "holdout", "holdout_blind", "blind2", "blind3", "blind4", "all"],
+        choices=["dev", "holdout", "holdout_blind", "blind2", "blind3", "blind4", "blind5", "all"],
         default="all",
         help="chat dataset split(s) to run (default: all, reported separately)",
     )

@@ -49,7 +49,7 @@ from .support import calibrate
 from .thresholds import Check, check, failures, load_thresholds
 
 SUITES = ("support", "retrieval", "chat", "distractor")
-SPLITS = ("dev", "holdout", "holdout_blind", "blind2", "blind3", "blind4")
+SPLITS = ("dev", "holdout", "holdout_blind", "blind2", "blind3", "blind4", "blind5")
 RETRIEVAL_K = 5
 
 
