@@ -128,15 +128,21 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+def open_database(path: Path) -> sqlite3.Connection:
+    """One SQLite file in WAL mode, shareable across threads (callers serialise with a lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class SQLiteConversationStore:
     """Conversations in one SQLite file (WAL), safe to share across threads of one process."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(self.path)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         # Deleted conversations are overwritten with zeros, not left in free pages of the file.
