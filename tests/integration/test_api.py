@@ -581,3 +581,8 @@ def test_the_demo_page_does_not_echo_the_host_header(client: httpx.Client) -> No
     assert "evil.example" not in page.text
     assert '<script src="/widget/ivig-chat.js"' in page.text
     assert client.get("/widget/ivig-chat.js").status_code == 200
+    # Its own script and styles only, its own origin only, framed by no one (the browser
+    # tests load this page under the policy, so a policy that broke the widget would fail).
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy

@@ -100,6 +100,12 @@ def test_security_headers_and_no_store_on_what_holds_health_questions(client) ->
     assert "no-store" not in health.headers.get("Cache-Control", "")
 
 
+def test_content_security_policy_api_and_page(client) -> None:  # type: ignore[no-untyped-def]
+    api = client.post("/v1/chat", json={"message": "hi"})
+    assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert "Content-Security-Policy" not in client.get("/docs").headers
+
+
 def test_over_the_rate_is_429_json_with_retry_after(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=tmp_path, anonymous_rate="2/minute")
     with TestClient(create_app(settings, lambda _: fake)) as client:

@@ -43,6 +43,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 PRIVATE_PATHS = ("/v1/chat", "/v1/conversations", "/v1/feedback")
+# Content-Security-Policy: /v1/ responses (they carry users' text) load nothing and are framed
+# by no one; the demo page loads only its own script and styles and talks only to its own
+# origin (the widget's styles are inline). FastAPI's /docs pages fetch Swagger from a CDN and
+# the health probes carry no user text: they get none.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def content_security_policy(path: str) -> str | None:
+    if path == "/":
+        return PAGE_CSP
+    return API_CSP if path.startswith("/v1/") else None
 
 
 class AppState:
@@ -152,6 +168,9 @@ def create_app(
         response.headers["X-Request-ID"] = rid
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        policy = content_security_policy(request.url.path)
+        if policy:
+            response.headers.setdefault("Content-Security-Policy", policy)
         if request.url.path.startswith(PRIVATE_PATHS):
             # Questions about someone's health: never kept by a browser or a shared cache.
             existing = response.headers.get("Cache-Control", "")
