@@ -158,3 +158,13 @@ def test_a_body_that_never_ends_gets_408_before_the_app() -> None:
     assert sent[0]["status"] == 408
     assert (b"connection", b"close") in sent[0]["headers"]  # type: ignore[operator]
     assert b"request_timeout" in sent[1]["body"]  # type: ignore[operator]
+
+
+def test_openapi_states_the_message_bounds_and_the_stream_media_type(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, max_message_chars=1234)
+    with TestClient(create_app(settings, lambda _: fake)) as client:
+        schema = client.get("/openapi.json").json()
+    message = schema["components"]["schemas"]["ChatIn"]["properties"]["message"]
+    assert (message["minLength"], message["maxLength"]) == (1, 1234)
+    stream = schema["paths"]["/v1/chat/stream"]["post"]["responses"]["200"]["content"]
+    assert list(stream) == ["text/event-stream"]

@@ -233,7 +233,30 @@ def create_app(
     app.include_router(router)
     if settings.allow_anonymous:
         _key_optional_in_openapi(app)
+    _contract_in_openapi(app, settings)
     return app
+
+
+def _contract_in_openapi(app: FastAPI, settings: Settings) -> None:
+    """What pydantic cannot say by itself: the message's bounds (checked by the service with
+    the configured limit, so a longer one gets the documented error, not a schema error) and
+    the stream's media type (server-sent events, not JSON)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            message = schema["components"]["schemas"]["ChatIn"]["properties"]["message"]
+            message.update(minLength=1, maxLength=settings.max_message_chars)
+            ok = schema["paths"]["/v1/chat/stream"]["post"]["responses"]["200"]
+            ok["description"] = (
+                "Server-sent events: meta, delta (repeated), citations, done (the /v1/chat "
+                "object); error if the turn fails"
+            )
+            ok["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _CONVERSATION_PATH = re.compile(r"^(/v1/conversations/)[^/]+")
