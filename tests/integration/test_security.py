@@ -349,8 +349,8 @@ def test_no_server_banner(connect: Any) -> None:
     [
         ("GET", "/v1/chat", "POST"),
         ("PUT", "/v1/feedback", "POST"),
-        ("PUT", "/v1/conversations/conv_x", "DELETE, GET"),
-        ("POST", "/healthz", "GET"),
+        ("PUT", "/v1/conversations/conv_x", "DELETE, GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"),
     ],
 )
 def test_405_is_json_and_names_the_allowed_methods(

@@ -168,3 +168,13 @@ def test_openapi_states_the_message_bounds_and_the_stream_media_type(fake, tmp_p
     assert (message["minLength"], message["maxLength"]) == (1, 1234)
     stream = schema["paths"]["/v1/chat/stream"]["post"]["responses"]["200"]["content"]
     assert list(stream) == ["text/event-stream"]
+
+
+def test_head_is_served_wherever_get_is(client) -> None:  # type: ignore[no-untyped-def]
+    get, head = client.get("/healthz"), client.head("/healthz")
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    refused = client.put("/healthz")
+    assert refused.status_code == 405
+    assert "HEAD" in refused.headers["Allow"] and "GET" in refused.headers["Allow"]

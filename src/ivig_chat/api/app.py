@@ -26,7 +26,7 @@ from ..config import Settings
 from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
 from ..keys import KeyStore
 from ..service import ChatService, MessageTooLong
-from .middleware import BodyLimit, Guard, error_response
+from .middleware import BodyLimit, Guard, HeadAsGet, error_response
 from .ratelimit import RateLimiter
 from .routes import router
 
@@ -155,6 +155,7 @@ def create_app(
         )
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, timeout=settings.body_timeout_seconds)
+    app.add_middleware(HeadAsGet)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -276,6 +277,8 @@ def _allowed_methods(request: Request) -> str:
     for route in [*router.routes, *request.app.router.routes]:  # ours, then FastAPI's docs
         if isinstance(route, Route) and route.matches(scope)[0] is Match.PARTIAL:
             methods |= route.methods or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # served for every GET route (HeadAsGet)
     return ", ".join(sorted(methods))
 
 

@@ -36,6 +36,26 @@ def error_response(
     )
 
 
+class HeadAsGet:
+    """HEAD on any GET route: answered as GET with the body dropped (headers, status and
+    Content-Length kept), as HTTP asks; FastAPI's GET routes do not serve HEAD themselves."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class BodyLimit:
     """413 for a request body over `limit` bytes; 408 for one not received within `timeout`.
 
