@@ -99,8 +99,7 @@ class Settings(BaseSettings):
     )
     key_rate: str = Field(
         default="600/minute",
-        description="Requests to /v1/ per API key unless the key has its own (keys create "
-        "--rate).",
+        description="Requests to /v1/ per API key unless the key has its own (keys create --rate).",
     )
     max_turns_per_conversation: int = Field(
         default=100,

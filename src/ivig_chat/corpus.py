@@ -79,6 +79,32 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """One article and the documents its answers may draw on, resolved once per turn and
+    passed down (answerer, retriever, citations) instead of looking the article up again."""
+
+    article: Document
+    documents: tuple[Document, ...]  # the article first, then the sources it may cite
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+    @property
+    def doc_ids(self) -> frozenset[str]:
+        return frozenset(d.id for d in self.documents)
+
+    def source_for_ref(self, ref: int) -> Document | None:
+        """The document the article's reference number ``ref`` points at, if in scope."""
+        doc_id = self.article.references.get(ref)
+        return next((d for d in self.documents if d.id == doc_id), None) if doc_id else None
+
+    def ref_of(self, doc: Document) -> int | None:
+        """The article's own reference number for ``doc``, if the article cites it."""
+        return next((n for n, d in self.article.references.items() if d == doc.id), None)
+
+
+@dataclass(frozen=True)
 class Corpus:
     """All documents, with the lookups retrieval and answers need."""
 
@@ -113,6 +139,10 @@ class Corpus:
             ),
             key=lambda d: d.id,
         )
+
+    def scope_of(self, article_id: str) -> Scope:
+        """The article (ArticleNotFound if there is none) with the documents in its scope."""
+        return Scope(self.article(article_id), tuple(self.scope(article_id)))
 
     def source_for_ref(self, article_id: str, ref: int) -> Document | None:
         doc_id = self.article(article_id).references.get(ref)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import Chunk
-from .corpus import Corpus
+from .corpus import Corpus, Scope
 from .embeddings import LocalSentenceEmbeddings
 from .index import VectorIndex
 from .textutil import NO_SYNONYMS, Synonyms, content_tokens, query_tokens
@@ -103,13 +103,13 @@ class HybridRetriever:
         self._lexical: dict[str, _Lexical] = {}
         self._vectors: dict[str, np.ndarray] | None = None
 
-    def _lexical_for(self, article_id: str) -> _Lexical:
-        if article_id not in self._lexical:
-            in_scope = {d.id for d in self.corpus.scope(article_id)}
-            self._lexical[article_id] = _Lexical(
+    def _lexical_for(self, scope: Scope) -> _Lexical:
+        if scope.id not in self._lexical:
+            in_scope = scope.doc_ids
+            self._lexical[scope.id] = _Lexical(
                 [c for c in self.chunks.values() if c.doc_id in in_scope], self.synonyms
             )
-        return self._lexical[article_id]
+        return self._lexical[scope.id]
 
     def _chunk_vectors(self) -> dict[str, np.ndarray]:
         if self._vectors is None:
@@ -120,28 +120,32 @@ class HybridRetriever:
             }
         return self._vectors
 
-    def warm(self, article_id: str) -> None:
+    def warm(self, scope: Scope) -> None:
         """Build what the first query would otherwise build."""
-        self._lexical_for(article_id)
+        self._lexical_for(scope)
         self._chunk_vectors()
 
     def search(
         self,
         query: str,
-        article_id: str,
+        scope: Scope | str,
         k: int = 5,
         vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """Top-k fused hits, plus sources cited by the article hits among them."""
-        self.corpus.article(article_id)  # raises ArticleNotFound
+        """Top-k fused hits, plus sources cited by the article hits among them.
+
+        scope: the turn's resolved scope, or an article id to resolve here (the CLI, evals);
+        an unknown id raises ArticleNotFound."""
+        if isinstance(scope, str):
+            scope = self.corpus.scope_of(scope)
         if vector is None:
             vector = self.embeddings.encode([query])[0]
         dense = [
             (cid, sim)
-            for cid, sim in self.index.query_chunks(vector, self.dense_k, article_id)
+            for cid, sim in self.index.query_chunks(vector, self.dense_k, scope.id)
             if cid in self.chunks
         ]
-        lexical = self._lexical_for(article_id)
+        lexical = self._lexical_for(scope)
         lex_scores = lexical.scores(query)
         lex_order = [i for i in np.argsort(-lex_scores) if lex_scores[i] > 0][: self.dense_k]
         fused: dict[str, float] = {}
@@ -163,7 +167,7 @@ class HybridRetriever:
         top = max(fused.values(), default=0.0)
         for n in mentioned_refs(query):
             # The user names the article's reference n: its source leads the results.
-            source = self.corpus.source_for_ref(article_id, n)
+            source = scope.source_for_ref(n)
             own = [c for c in self.chunks.values() if source and c.doc_id == source.id]
             for rank, chunk in enumerate(sorted(own, key=lambda c: -similarity(c.id))[:2]):
                 fused[chunk.id] = top + 1.0 / (RRF_K + rank + 1)
@@ -172,9 +176,9 @@ class HybridRetriever:
             Hit(self.chunks[cid], fused[cid], similarity(cid), lex_by_id.get(cid, 0.0))
             for cid in ranked
         ]
-        return hits + self._cited_sources(hits, article_id, fused, similarity)
+        return hits + self._cited_sources(hits, scope, fused, similarity)
 
-    def _cited_sources(self, hits: list[Hit], article_id: str, fused: dict[str, float], similarity):  # type: ignore[no-untyped-def]
+    def _cited_sources(self, hits: list[Hit], scope: Scope, fused: dict[str, float], similarity):  # type: ignore[no-untyped-def]
         """The best chunk of each source an article hit cites, when not already present."""
         present = {h.chunk.id for h in hits}
         extra: list[Hit] = []
@@ -182,7 +186,7 @@ class HybridRetriever:
             if hit.chunk.kind != "article":
                 continue
             for n in hit.chunk.refs:
-                source = self.corpus.source_for_ref(article_id, n)
+                source = scope.source_for_ref(n)
                 if source is None:
                     continue
                 candidates = [c for c in self.chunks.values() if c.doc_id == source.id]

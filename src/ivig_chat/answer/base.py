@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..chunking import Sentence
+from ..corpus import Scope
 from ..retrieval import Hit
 from .citations import Citation
 from .coverage import CoverageEvidence
@@ -52,17 +53,17 @@ class Answerer(Protocol):
 
     version: str
 
-    def warm(self, article_id: str) -> None:
+    def warm(self, scope: Scope) -> None:
         """Build per-article state now instead of on the first question."""
 
-    def texts_to_embed(self, question: str, article_id: str, in_conversation: bool) -> list[str]:
+    def texts_to_embed(self, question: str, scope: Scope, in_conversation: bool) -> list[str]:
         """Texts the answer will weigh, so the caller can embed them in its one batched call."""
         ...
 
     def answer(
         self,
         question: str,
-        article_id: str,
+        scope: Scope,
         vector: np.ndarray,
         focus: str | None = None,
         context: frozenset[str] = frozenset(),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .. import types
 from ..chunking import Sentence
-from ..corpus import Corpus
+from ..corpus import Scope
 
 
 @dataclass(frozen=True)
@@ -29,20 +29,20 @@ class Citation:
 class CitationList:
     """Hands out numbers by first use; the same quote cited twice keeps its number."""
 
-    def __init__(self, corpus: Corpus, article_id: str) -> None:
-        self.corpus = corpus
-        self.article_id = article_id
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self._documents = {d.id: d for d in scope.documents}
         self._by_span: dict[tuple[str, int, int], Citation] = {}
 
     def cite(self, sentence: Sentence) -> int:
         key = (sentence.doc_id, sentence.start, sentence.end)
         if key not in self._by_span:
-            doc = self.corpus.documents[sentence.doc_id]
+            doc = self._documents[sentence.doc_id]
             quote = doc.text[sentence.start : sentence.end]
             self._by_span[key] = Citation(
                 n=len(self._by_span) + 1,
                 doc_id=doc.id,
-                ref=self.corpus.ref_of(doc, self.article_id),
+                ref=self.scope.ref_of(doc),
                 title=doc.title,
                 section=sentence.section,
                 quote=quote,

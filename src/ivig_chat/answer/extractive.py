@@ -18,7 +18,7 @@ import numpy as np
 
 from ..chunking import Sentence
 from ..conversation.condense import study_acronyms, study_keys
-from ..corpus import Corpus
+from ..corpus import Corpus, Scope
 from ..errors import IvigChatError
 from ..knowledge import CoverageModel
 from ..retrieval import Hit, HybridRetriever, mentioned_refs
@@ -56,7 +56,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class _Plan:
-    scope: _Scope
+    scope: _Article
     coverage: Coverage
     question: str  # typos repaired; "it" read as the article's subject in a first question
     mentions: bool  # names the subject, a reference or a source (or the conversation did)
@@ -67,8 +67,10 @@ class _Plan:
 
 
 @dataclass
-class _Scope:
-    article_id: str
+class _Article:
+    """What the answerer prepares once per article: its sentences, their vectors and words."""
+
+    scope: Scope
     sentences: list[Sentence]
     provenance: list[bool]  # opening statements of a source: what it is, not what it found
     groups: list[frozenset[str]]
@@ -178,12 +180,12 @@ class ExtractiveAnswerer:
         self.facets = facets
         self._all = [s for s in sentences if s.id in vectors]
         self._vectors = vectors
-        self._scopes: dict[str, _Scope] = {}
+        self._scopes: dict[str, _Article] = {}
 
-    def _scope(self, article_id: str) -> _Scope:
-        if article_id in self._scopes:
-            return self._scopes[article_id]
-        in_scope = {d.id for d in self.corpus.scope(article_id)}
+    def _prepared(self, scope: Scope) -> _Article:
+        if scope.id in self._scopes:
+            return self._scopes[scope.id]
+        in_scope = scope.doc_ids
         sentences = [
             s
             for s in self._all
@@ -208,19 +210,18 @@ class ExtractiveAnswerer:
         for s in self._all:
             if s.lead_in and s.doc_id in in_scope:
                 children.setdefault(s.lead_in, []).append(s)
-        article = self.corpus.article(article_id)
+        article = scope.article
         subject_name = str((article.meta.get("subject") or [article.title])[0])
         vocabulary = Vocabulary(
-            [d.text for d in self.corpus.scope(article_id)]
-            + [d.title for d in self.corpus.scope(article_id)],
+            [d.text for d in scope.documents] + [d.title for d in scope.documents],
             subject=[str(t) for t in article.meta.get("subject") or [article.title]],
             synonyms=self.synonyms,
         )
         matrix = np.stack([self._vectors[s.id] for s in sentences])
         subject = [str(t) for t in article.meta.get("subject") or [article.title]]
-        acronyms = study_acronyms([d.text for d in self.corpus.scope(article_id)], subject)
-        scope = _Scope(
-            article_id=article_id,
+        acronyms = study_acronyms([d.text for d in scope.documents], subject)
+        prepared = _Article(
+            scope=scope,
             sentences=sentences,
             provenance=[
                 s.section is None and self.corpus.documents[s.doc_id].kind != "article"
@@ -239,17 +240,15 @@ class ExtractiveAnswerer:
             else None,
             subject_name=subject_name,
             labelled=self._labelled(),
-            absent_populations=self.populations.absent_from(
-                d.text for d in self.corpus.scope(article_id)
-            ),
+            absent_populations=self.populations.absent_from(d.text for d in scope.documents),
             affinities=self.facets.sentence_affinities(matrix)
             if self.facets is not None
             else np.zeros((len(sentences), 0)),
             acronyms=acronyms,
             studies=[study_keys(s.text, acronyms) for s in sentences],
         )
-        self._scopes[article_id] = scope
-        return scope
+        self._scopes[scope.id] = prepared
+        return prepared
 
     def _labelled(self) -> LabelledNeighbours:
         """The reviewed questions, embedded once (cached by content)."""
@@ -278,15 +277,15 @@ class ExtractiveAnswerer:
             lists[i] = (mean / np.linalg.norm(mean), words)
         return lists
 
-    def vocabulary(self, article_id: str) -> Vocabulary:
-        return self._scope(article_id).vocabulary
+    def vocabulary(self, scope: Scope) -> Vocabulary:
+        return self._prepared(scope).vocabulary
 
-    def warm(self, article_id: str) -> None:
-        self._scope(article_id).vocabulary.coverage("warm up the word list")
+    def warm(self, scope: Scope) -> None:
+        self._prepared(scope).vocabulary.coverage("warm up the word list")
 
     def _score(
         self,
-        scope: _Scope,
+        scope: _Article,
         question: str,
         vector: np.ndarray,
         hits: Sequence[Hit],
@@ -313,7 +312,7 @@ class ExtractiveAnswerer:
         named = {
             src.id
             for n in mentioned_refs(question)
-            if (src := self.corpus.source_for_ref(scope.article_id, n)) is not None
+            if (src := scope.scope.source_for_ref(n)) is not None
         }
         hit_rank: dict[str, list[tuple[int, int, int]]] = {}
         for rank, hit in enumerate(hits):
@@ -372,7 +371,7 @@ class ExtractiveAnswerer:
     def answer(
         self,
         question: str,
-        article_id: str,
+        scope: Scope,
         vector: np.ndarray,
         focus: str | None = None,
         context: frozenset[str] = frozenset(),
@@ -390,8 +389,8 @@ class ExtractiveAnswerer:
         in_conversation: earlier turns set the subject, so it need not be named again.
         """
         embedded = embedded or {}
-        plan = self._plan(question, article_id, in_conversation)
-        scope, coverage, question = plan.scope, plan.coverage, plan.question
+        plan = self._plan(question, scope, in_conversation)
+        prepared, coverage, question = plan.scope, plan.coverage, plan.question
         draft = Draft(status="abstained", coverage=coverage, understood=question)
         if plan.absent:
             # Evidence gathered in other patients does not answer a question about this group.
@@ -413,7 +412,7 @@ class ExtractiveAnswerer:
             vector = lookup([question], embedded, self.encode)[0]
             mentions = True
         started = time.perf_counter()
-        hits = self.retriever.search(question, article_id, k=6, vector=vector)
+        hits = self.retriever.search(question, scope, k=6, vector=vector)
         draft.retrieve_ms = (time.perf_counter() - started) * 1000
         draft.hits = hits
         facet_weights = None
@@ -425,21 +424,20 @@ class ExtractiveAnswerer:
                 for f, w in zip(self.facets.ids, facet_weights, strict=True)
                 if w >= 0.05
             }
-        ranked = self._score(scope, question, vector, hits, focus, context, facet_weights)
+        ranked = self._score(prepared, question, vector, hits, focus, context, facet_weights)
         t = self.thresholds
         best = draft.best = ranked[0] if ranked else None
         if best is None:
             draft.reason = "empty corpus"
             return draft
         names_source = any(
-            self.corpus.source_for_ref(article_id, n) is not None
-            and self.corpus.source_for_ref(article_id, n).id == best.sentence.doc_id  # type: ignore[union-attr]
+            (source := scope.source_for_ref(n)) is not None and source.id == best.sentence.doc_id
             for n in mentioned_refs(question)
         )
         top_dense = max(r.dense for r in ranked)
-        if self.coverage_model is not None and scope.meaning is not None:
+        if self.coverage_model is not None and prepared.meaning is not None:
             draft.evidence = self.coverage_evidence(
-                scope, question, vector, coverage, mentions, top_dense, best, embedded
+                prepared, question, vector, coverage, mentions, top_dense, best, embedded
             )
             draft.covered = probability(self.coverage_model, draft.evidence)
             draft.decided_by = "model"
@@ -467,16 +465,16 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         chosen.sort(key=lambda c: bool(_CAVEAT.search(c.sentence.text)))
-        citations = CitationList(self.corpus, article_id)
-        draft.lines = self._lines(scope, [c.sentence for c in chosen], citations)
+        citations = CitationList(scope)
+        draft.lines = self._lines(prepared, [c.sentence for c in chosen], citations)
         draft.citations = citations.all()
         draft.status = "answered"
         return draft
 
-    def _plan(self, question: str, article_id: str, in_conversation: bool) -> _Plan:
+    def _plan(self, question: str, article_scope: Scope, in_conversation: bool) -> _Plan:
         """The lexical reading of a question that decides what needs embedding and the
         checks that come before any similarity."""
-        scope = self._scope(article_id)
+        scope = self._prepared(article_scope)
         coverage = scope.vocabulary.coverage(question)
         if coverage.corrected:
             question = scope.vocabulary.repair(question, coverage)
@@ -502,10 +500,10 @@ class ExtractiveAnswerer:
             unknown=unknown,
         )
 
-    def texts_to_embed(self, question: str, article_id: str, in_conversation: bool) -> list[str]:
+    def texts_to_embed(self, question: str, scope: Scope, in_conversation: bool) -> list[str]:
         """Texts answer() will need embedded beyond the question itself, so the caller can
         embed them in its one batched model call."""
-        plan = self._plan(question, article_id, in_conversation)
+        plan = self._plan(question, scope, in_conversation)
         if plan.absent or plan.other_subject or self.encode is None:
             return []
         texts = [plan.question] if plan.resolved else []
@@ -515,7 +513,7 @@ class ExtractiveAnswerer:
 
     def coverage_evidence(
         self,
-        scope: _Scope,
+        scope: _Article,
         question: str,
         vector: np.ndarray,
         coverage: Coverage,
@@ -568,14 +566,14 @@ class ExtractiveAnswerer:
             return False
         return True
 
-    def _backing(self, scope: _Scope, sentence: Sentence) -> list[Sentence]:
+    def _backing(self, scope: _Article, sentence: Sentence) -> list[Sentence]:
         """For an article sentence citing reference n: the sentence of source n that says it."""
         if not sentence.refs or self.corpus.documents[sentence.doc_id].kind != "article":
             return []
         vector = self._vectors[sentence.id]
         backing = []
         for n in sentence.refs:
-            source = self.corpus.source_for_ref(scope.article_id, n)
+            source = scope.scope.source_for_ref(n)
             candidates = [
                 s
                 for i, s in enumerate(scope.sentences)
@@ -591,7 +589,7 @@ class ExtractiveAnswerer:
                 backing.append(best)
         return backing
 
-    def _lines(self, scope: _Scope, chosen: list[Sentence], citations: CitationList) -> list[str]:
+    def _lines(self, scope: _Article, chosen: list[Sentence], citations: CitationList) -> list[str]:
         """Answer lines with markers; a list and its "...:" lead-in become one line."""
         groups: dict[str, list[Sentence]] = {}
         order: list[tuple[str, Sentence]] = []

@@ -102,9 +102,7 @@ async def chat(
     service: ChatService = Depends(get_service),
     caller: Principal = Depends(get_principal),
 ) -> ChatResponse:
-    return await run_in_threadpool(
-        partial(service.chat, _chat_request(body), owner=caller.owner)
-    )
+    return await run_in_threadpool(partial(service.chat, _chat_request(body), owner=caller.owner))
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -204,9 +202,7 @@ def list_articles(service: ChatService = Depends(get_service)) -> dict[str, Any]
     return {"articles": [article_summary(a).model_dump() for a in service.corpus.articles()]}
 
 
-@router.get(
-    "/v1/articles/{article_id}", responses=ERRORS, tags=["corpus"], dependencies=KEYED
-)
+@router.get("/v1/articles/{article_id}", responses=ERRORS, tags=["corpus"], dependencies=KEYED)
 def get_article(article_id: str, service: ChatService = Depends(get_service)) -> dict[str, Any]:
     return _article_detail(service, service.corpus.article(article_id))
 

@@ -66,7 +66,7 @@ def ranked_chunks(
         chunks = [retriever.chunks[cid] for cid in ids if cid in retriever.chunks][:k]
         return chunks, chunks
     if mode == "bm25":
-        lexical = retriever._lexical_for(article_id)
+        lexical = retriever._lexical_for(retriever.corpus.scope_of(article_id))
         scores = lexical.scores(question)
         order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[int(i)] > 0][:k]
         chunks = [lexical.chunks[i] for i in order]

@@ -25,7 +25,7 @@ from ..answer.plain import gloss
 from ..config import Settings
 from ..conversation import ConversationStore, Turn, condense, new_id, now_iso, topic_of
 from ..conversation.condense import study_acronyms
-from ..corpus import Corpus, Document
+from ..corpus import Corpus, Document, Scope
 from ..disclaimer import disclaimer_for, enforce_disclaimer
 from ..errors import ConversationFull, InvalidRequest
 from ..knowledge import Glossary, Guidance
@@ -64,7 +64,7 @@ class TurnState:
 
     request: ChatRequest
     conversation_id: str
-    article: Document  # resolved once, in the first stage
+    scope: Scope  # the article and its documents, resolved once, in the first stage
     message: str  # the user's words, whitespace collapsed
     history: list[str] = field(default_factory=list)  # earlier standalone questions
     topics: list[str | None] = field(default_factory=list)  # the study each earlier turn was about
@@ -87,8 +87,12 @@ class TurnState:
     timings: Timings = field(default_factory=Timings)
 
     @property
+    def article(self) -> Document:
+        return self.scope.article
+
+    @property
     def article_id(self) -> str:
-        return self.article.id
+        return self.scope.id
 
 
 @dataclass
@@ -136,18 +140,25 @@ class ChatService:
         self.manipulation_by_meaning = manipulation_by_meaning
         self.suggestions = SuggestionPicker(self.encode)
         self._acronyms: dict[str, frozenset[str]] = {}
+        self._scopes: dict[str, Scope] = {}
 
     def warm(self) -> None:
         """Do on start-up what the first request would otherwise pay for."""
         for article in self.corpus.articles():
-            self.answerer.warm(article.id)
-            self.pipeline.retriever.warm(article.id)
+            self.answerer.warm(self.scope_of(article.id))
+            self.pipeline.retriever.warm(self.scope_of(article.id))
             self.suggestions.for_article(article)
             self.acronyms(article)
         self.triage.warm()
         if self.manipulation_by_meaning is not None:
             self.manipulation_by_meaning.warm()
         self.encode(["warm up"])
+
+    def scope_of(self, article_id: str) -> Scope:
+        """The article and its documents (ArticleNotFound -> 404), resolved once per article."""
+        if article_id not in self._scopes:
+            self._scopes[article_id] = self.corpus.scope_of(article_id)
+        return self._scopes[article_id]
 
     def acronyms(self, article: Document) -> frozenset[str]:
         """The study acronyms the article's corpus uses ("the ESIMS trial")."""
@@ -205,8 +216,8 @@ class ChatService:
         self.validate(request)
         message = " ".join(request.message.split())
         if not request.conversation_id:
-            article = self.corpus.article(request.article_id or self.settings.default_article)
-            return TurnState(request, new_id("conv"), article, message)
+            scope = self.scope_of(request.article_id or self.settings.default_article)
+            return TurnState(request, new_id("conv"), scope, message)
         # ConversationNotFound -> 404, also for another owner's conversation
         conversation = self.store.get(request.conversation_id, owner=owner)
         if len(conversation.turns) >= self.settings.max_turns_per_conversation:
@@ -219,7 +230,8 @@ class ChatService:
             raise InvalidRequest(
                 f"conversation {request.conversation_id} is about article {conversation.article_id}"
             )
-        article = self.corpus.article(conversation.article_id)  # ArticleNotFound -> 404
+        scope = self.scope_of(conversation.article_id)  # ArticleNotFound -> 404
+        article = scope.article
         history = [t.standalone_question for t in conversation.turns]
         acronyms = self.acronyms(article)
         topics = [
@@ -236,7 +248,7 @@ class ChatService:
         return TurnState(
             request,
             request.conversation_id,
-            article,
+            scope,
             message,
             history=history,
             topics=topics,
@@ -287,7 +299,7 @@ class ChatService:
             state.screen_texts = self.manipulation_by_meaning.texts(state.message)
         answer_texts = (
             self.answerer.texts_to_embed(
-                state.standalone, state.article_id, in_conversation=bool(state.history)
+                state.standalone, state.scope, in_conversation=bool(state.history)
             )
             if state.wants_answer
             else []
@@ -343,7 +355,7 @@ class ChatService:
         follow_up = state.standalone != state.question
         state.draft = self.answerer.answer(
             state.standalone,
-            state.article_id,
+            state.scope,
             vector,
             focus=state.question if follow_up else None,
             context=state.context if follow_up else frozenset(),
