@@ -14,13 +14,12 @@ import hashlib
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .conversation.store import new_id, now_iso, open_database
+from .conversation.store import new_id, now_iso, open_database, transaction
 from .errors import InvalidRequest, NotFoundError
 
 TOKEN_PREFIX = "ivk_"
@@ -96,16 +95,8 @@ class SQLiteKeyStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def create(self, name: str, rate: str | None = None) -> tuple[ApiKey, str]:
         """A new key named `name` (unique among active keys); returns it and its token."""

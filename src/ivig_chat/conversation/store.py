@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +136,20 @@ def open_database(path: Path) -> sqlite3.Connection:
     return db
 
 
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.Lock) -> Iterator[sqlite3.Connection]:
+    """One write transaction (BEGIN IMMEDIATE), serialised by the caller's lock; rolled back
+    on any error."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
 class SQLiteConversationStore:
     """Conversations in one SQLite file (WAL), safe to share across threads of one process."""
 
@@ -152,16 +166,8 @@ class SQLiteConversationStore:
         if "owner" not in columns:  # a database from before API keys: its rows are anonymous
             self._db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def get(self, conversation_id: str, *, owner: str | None = None) -> Conversation:
         with self._lock:
