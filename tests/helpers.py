@@ -9,6 +9,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from ivig_chat.conversation import Turn
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 KNOWLEDGE = REPO / "knowledge"
@@ -139,3 +141,31 @@ class LiveServer:
             except Exception:
                 self.process.kill()
         self.log.close()
+
+
+def make_turn(n: int, audience: str = "clinician", **overrides: object) -> Turn:
+    values: dict[str, object] = {
+        "turn_id": f"turn_{n}",
+        "question": f"question {n}?",
+        "standalone_question": f"standalone question {n}?",
+        "status": "answered",
+        "answer": f"Answer {n}. [1]\n\n---\n\nDisclaimer.",
+        "citations": [
+            {
+                "n": 1,
+                "doc_id": "ivig-ms",
+                "ref": None,
+                "title": "T",
+                "section": "S",
+                "quote": f"quote {n} \u2013 0.4 g/kg \u00d7 5",
+                "url": None,
+            }
+        ],
+        "disclaimer": "Disclaimer.",
+        "suggested_questions": ["Q1?", "Q2?"],
+        "audience": audience,
+        "created_at": f"2025-01-01T00:00:0{n}.000+00:00",
+        "versions": {"answerer": "extractive-1"},
+    }
+    values.update(overrides)
+    return Turn(**values)  # type: ignore[arg-type]
