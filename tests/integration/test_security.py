@@ -359,3 +359,13 @@ def test_405_is_json_and_names_the_allowed_methods(
     response = connect().request(method, path)
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == allow
+
+
+def test_bytes_that_are_not_http_get_a_json_400(server: LiveServer) -> None:
+    with raw_connection(server) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        reply, _ = read_until_closed(sock, 5)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"]["code"] == "bad_request"

@@ -32,6 +32,9 @@ def test_a_listed_origin_is_allowed(tmp_path) -> None:  # type: ignore[no-untype
         assert response.headers["access-control-allow-origin"] == "https://journal.example"
         other = _preflight(client, "https://evil.example")
         assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+        # A refused preflight is the API's JSON error, not plain text.
+        assert other.status_code == 400
+        assert other.json()["error"]["code"] == "cors_rejected"
 
 
 def test_no_origin_is_allowed_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
@@ -26,7 +25,7 @@ from ..config import Settings
 from ..errors import InvalidRequest, IvigChatError, LimitReached, NotFoundError
 from ..keys import KeyStore
 from ..service import ChatService, MessageTooLong
-from .middleware import BodyLimit, Guard, HeadAsGet, error_response
+from .middleware import BodyLimit, Guard, HeadAsGet, JsonCORSMiddleware, error_response
 from .ratelimit import RateLimiter
 from .routes import router
 
@@ -147,7 +146,7 @@ def create_app(
     app.add_middleware(Guard, limiter=limiter, keys=lambda: state.keys, settings=settings)
     if settings.allowed_origins:
         app.add_middleware(
-            CORSMiddleware,
+            JsonCORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type"],

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
@@ -34,6 +37,21 @@ def error_response(
         content={"error": {"code": code, "message": message}},
         headers=headers,
     )
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, with a refused preflight answered in the API's JSON error
+    shape (400 cors_rejected) instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        headers = {
+            k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")
+        }
+        message = bytes(response.body).decode("utf-8", "replace")
+        return error_response(400, "cors_rejected", message, headers or None)
 
 
 class HeadAsGet:

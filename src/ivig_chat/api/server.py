@@ -4,12 +4,14 @@ uvicorn closes an idle keep-alive connection after a while, but it sets no deadl
 request's headers: a client that connects and sends nothing, or half a header, holds its
 connection open forever (a slowloris). HeaderDeadline, a subclass of uvicorn's httptools
 protocol, closes the connection when the headers of a request have not all arrived within
-the deadline. The body has its own deadline in the app (api.middleware.BodyLimit -> 408).
+the deadline, and answers bytes that are not HTTP with the API's JSON error (400) instead of
+uvicorn's plain text. The body has its own deadline in the app (api.middleware.BodyLimit -> 408).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -46,6 +48,25 @@ def header_deadline_protocol(seconds: float) -> type[asyncio.Protocol] | None:
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to bytes that are not HTTP, in the API's JSON error shape
+            (uvicorn's own is plain text); the connection is closed as before."""
+            body = json.dumps({"error": {"code": "bad_request", "message": msg}}).encode()
+            head = [b"HTTP/1.1 400 Bad Request\r\n"]
+            for name, value in self.server_state.default_headers:
+                head.extend([name, b": ", value, b"\r\n"])
+            head.extend(
+                [
+                    b"content-type: application/json\r\n",
+                    b"x-content-type-options: nosniff\r\n",
+                    b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+            self.transport.write(b"".join(head))
+            self.transport.close()
 
         def _arm(self) -> None:
             self._disarm()
