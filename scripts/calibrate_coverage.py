@@ -34,8 +34,7 @@ from ivig_chat.answer.coverage import (  # noqa: E402
     in_neighbour_bank,
 )
 from ivig_chat.answer.populations import PopulationCheck  # noqa: E402
-from ivig_chat.compose import build_service, make_store  # noqa: E402
-from ivig_chat.config import Settings  # noqa: E402
+from ivig_chat.compose import build_service, checkout_settings, make_store  # noqa: E402
 from ivig_chat.knowledge import CoverageModel  # noqa: E402
 from ivig_chat.pipeline import build_pipeline  # noqa: E402
 from ivig_chat.types import ChatRequest  # noqa: E402
@@ -123,12 +122,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
 
-    settings = Settings(
-        data_dir=ROOT / ".ivig-chat",
-        corpus_dir=ROOT / "corpus",
-        knowledge_dir=ROOT / "knowledge",
-        torch_threads=0,
-    )
+    settings = checkout_settings(ROOT)
     pipeline, _ = build_pipeline(settings)
     store = make_store(Path(tempfile.mkdtemp()) / "calibration.sqlite3")
     service = build_service(settings, pipeline, store, coverage_model=pass_through())

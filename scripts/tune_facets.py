@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ivig_chat.answer.facets import FacetSettings  # noqa: E402
-from ivig_chat.compose import build_service, make_store  # noqa: E402
-from ivig_chat.config import Settings  # noqa: E402
+from ivig_chat.compose import build_service, checkout_settings, make_store  # noqa: E402
 from ivig_chat.evals.chat import run_case, timed_ask  # noqa: E402
 from ivig_chat.evals.datasets import load_jsonl  # noqa: E402
 from ivig_chat.pipeline import build_pipeline  # noqa: E402
@@ -55,12 +54,7 @@ def main() -> int:
     parser.add_argument("--floors", nargs="+", type=float, default=FLOORS)
     parser.add_argument("--temperatures", nargs="+", type=float, default=TEMPERATURES)
     args = parser.parse_args()
-    settings = Settings(
-        data_dir=ROOT / ".ivig-chat",
-        corpus_dir=ROOT / "corpus",
-        knowledge_dir=ROOT / "knowledge",
-        torch_threads=0,
-    )
+    settings = checkout_settings(ROOT)
     pipeline, _ = build_pipeline(settings)
     store = make_store(Path(tempfile.mkdtemp()) / "tune.sqlite3")
     service = build_service(settings, pipeline, store)

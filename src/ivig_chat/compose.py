@@ -53,6 +53,17 @@ def _sqlite_path(url: str | Path) -> Path:
     return Path(text)
 
 
+def checkout_settings(root: Path) -> Settings:
+    """Settings for the calibration scripts: the checkout's corpus, knowledge and index folder,
+    all cores (they fit models; the serving default keeps a core free)."""
+    return Settings(
+        data_dir=root / ".ivig-chat",
+        corpus_dir=root / "corpus",
+        knowledge_dir=root / "knowledge",
+        torch_threads=0,
+    )
+
+
 def make_store(url: str | Path) -> ConversationStore:
     """A conversation store from a URL: ``sqlite:///path`` or a plain file path (SQLite)."""
     from .conversation import SQLiteConversationStore
