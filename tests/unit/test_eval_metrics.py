@@ -27,7 +27,7 @@ from ivig_chat.evals.chat import (
     score_case,
     summarise,
 )
-from ivig_chat.evals.compare import compare
+from ivig_chat.evals.compare import baseline_of, compare
 from ivig_chat.evals.html import render_html
 from ivig_chat.evals.injection import PLANTED_CANARY, canary_cases, summarise_distractor
 from ivig_chat.evals.markdown import render_markdown
@@ -473,6 +473,15 @@ def test_compare_lists_regressions_and_improvements() -> None:
     result = compare(_report([_row(0.5)]), _report([_row(1.0)]))
     assert [(r["id"], r["metric"]) for r in result["regressions"]] == [("dev-001", "fact_recall")]
     assert compare(_report([_row(1.0)]), _report([_row(0.5)]))["improvements"]
+
+
+def test_the_slim_baseline_compares_like_the_full_report_and_holds_no_answers() -> None:
+    full = _report([_row(1.0)])
+    slim = baseline_of(full)
+    assert "answer" not in slim["rows"][0] and "turns" not in slim["rows"][0]
+    current = _report([_row(0.5)])
+    assert compare(current, slim)["regressions"] == compare(current, full)["regressions"]
+    assert compare(current, slim)["regressions"]
 
 
 def test_html_is_self_contained_and_escaped() -> None:

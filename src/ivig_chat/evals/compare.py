@@ -33,6 +33,26 @@ def load_report(path: Path) -> dict[str, Any]:
     return data
 
 
+def baseline_of(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What compare() reads from a report: its meta, summary and gates, and each row's id,
+    split, status and metric scores. The answers, citations and transcripts are left out, so
+    the committed baseline stays small (and holds no answer text)."""
+    rows = [
+        {
+            "id": r["id"],
+            "split": r.get("split", ""),
+            "status": r.get("status"),
+            "metrics": {
+                name: {"score": m["score"], "reason": m.get("reason", "")}
+                for name, m in r.get("metrics", {}).items()
+            },
+        }
+        for r in report.get("rows", [])
+    ]
+    kept = {k: report[k] for k in ("meta", "summary", "gates", "passed") if k in report}
+    return {**kept, "rows": rows}
+
+
 def _key(row: Mapping[str, Any]) -> str:
     return f"{row.get('split', '')}/{row['id']}"
 

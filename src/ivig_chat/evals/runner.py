@@ -35,7 +35,7 @@ from .chat import (
     summarise,
     timed_ask,
 )
-from .compare import compare, load_report
+from .compare import baseline_of, compare, load_report
 from .datasets import corpus_hash, file_hash, load_jsonl
 from .injection import (
     build_distractor_environment,
@@ -421,6 +421,8 @@ def write_report(report: Mapping[str, Any], out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(dump_report(report), "utf-8")
+    # The slim form that --baseline needs; copy it to evals/reports/baseline.json to commit.
+    (out_dir / "baseline.json").write_text(dump_report(baseline_of(report)), "utf-8")
     (out_dir / "summary.md").write_text(render_markdown(report), "utf-8")
     (out_dir / "report.html").write_text(render_html(report), "utf-8")
 
